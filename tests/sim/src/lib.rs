@@ -1,0 +1,1 @@
+//! Test support for hybrid-runtime: firmware ELF builder and simulator harness.
