@@ -1,0 +1,67 @@
+//! `create <IMAGE> <CONTAINER_ID>` or `create [--bundle DIR] [--pid-file F] <CONTAINER_ID>`.
+
+use std::path::PathBuf;
+
+use argh::FromArgs;
+
+use crate::cli::{parse, Global};
+use crate::container::create::{create, Request};
+use crate::error::{Error, Result};
+
+#[derive(FromArgs)]
+/// Create a container: `create <IMAGE> <CONTAINER_ID>` with IMAGE a firmware ELF file, or the
+/// OCI form `create [--bundle <DIR>] <CONTAINER_ID>`. Returns when the container is ready to start.
+struct Args {
+    /// the OCI bundle directory (default: the working directory)
+    #[argh(option, short = 'b')]
+    bundle: Option<String>,
+    /// write the pid of the process that stands for the container to this file
+    #[argh(option)]
+    pid_file: Option<String>,
+    /// unix socket to send a terminal to (terminal mode is not supported yet)
+    #[argh(option)]
+    console_socket: Option<String>,
+    /// accepted for runc compatibility; no effect
+    #[argh(switch)]
+    no_pivot: bool,
+    /// accepted for runc compatibility; no effect
+    #[argh(switch)]
+    no_new_keyring: bool,
+    /// accepted for runc compatibility; no effect
+    #[argh(option)]
+    preserve_fds: Option<u32>,
+    /// IMAGE (a firmware file) or CONTAINER_ID
+    #[argh(positional)]
+    first: String,
+    /// CONTAINER_ID when IMAGE is given
+    #[argh(positional)]
+    second: Option<String>,
+}
+
+pub fn run(g: &Global, args: &[String]) -> Result<i32> {
+    let Some(a) = parse::<Args>("create", args)? else {
+        return Ok(0);
+    };
+    let _ = (a.no_pivot, a.no_new_keyring, a.preserve_fds);
+    if a.console_socket.is_some() {
+        return Err(Error::new(
+            "terminal mode is not supported yet: run the container without a terminal (no -t)",
+        ));
+    }
+    let (image, id) = match a.second {
+        Some(id) => {
+            if a.bundle.is_some() {
+                return Err(Error::usage("give either an IMAGE or --bundle, not both"));
+            }
+            (Some(PathBuf::from(a.first)), id)
+        }
+        None => (None, a.first),
+    };
+    let req = Request {
+        id,
+        image,
+        bundle: a.bundle.map(PathBuf::from),
+        pid_file: a.pid_file.map(PathBuf::from),
+    };
+    create(g, &req)
+}

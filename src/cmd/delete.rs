@@ -1,0 +1,44 @@
+//! `delete [-f|--force] <CONTAINER_ID>`: remove a container and everything it left.
+
+use argh::FromArgs;
+
+use crate::cli::{parse, Global};
+use crate::container::{dir_of, lock, remove, Container, STATE_FILE};
+use crate::error::{Context, Result};
+
+#[derive(FromArgs)]
+/// Delete a container: its state, its firmware copy and its core claim. A running container is
+/// refused unless --force, which stops its core first.
+struct Args {
+    /// stop a running container first; an unknown id is not an error
+    #[argh(switch, short = 'f')]
+    force: bool,
+    /// the container
+    #[argh(positional)]
+    container_id: String,
+}
+
+pub fn run(g: &Global, args: &[String]) -> Result<i32> {
+    let Some(a) = parse::<Args>("delete", args)? else {
+        return Ok(0);
+    };
+    crate::oci::id::validate(&a.container_id)?;
+    let dir = dir_of(&g.root, &a.container_id);
+    if dir.is_dir() && !dir.join(STATE_FILE).exists() {
+        // What a create that died before writing its record left behind.
+        let _lock = lock(&dir)?;
+        if !dir.join(STATE_FILE).exists() {
+            return std::fs::remove_dir_all(&dir)
+                .ctx_path("removing", &dir)
+                .map(|_| 0);
+        }
+    }
+    let c = match Container::load(&g.root, &a.container_id) {
+        Ok(c) => c,
+        Err(_) if a.force && !dir.exists() => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let _lock = lock(&c.dir)?;
+    remove::delete(g, &c, a.force)?;
+    Ok(0)
+}

@@ -1,0 +1,94 @@
+//! `list [--format table|json]`: every container under the state root.
+
+use argh::FromArgs;
+
+use crate::cli::{parse, Global};
+use crate::cmd::state;
+use crate::container::{Container, STATE_FILE};
+use crate::error::{cat, Error, Result};
+
+#[derive(FromArgs)]
+/// List containers.
+struct Args {
+    /// table (default) or json
+    #[argh(option, short = 'f', default = "String::from(\"table\")")]
+    format: String,
+    /// print only the ids
+    #[argh(switch, short = 'q')]
+    quiet: bool,
+}
+
+fn pad(s: &str, width: usize) -> String {
+    let mut out = String::from(s);
+    for _ in s.chars().count()..width {
+        out.push(' ');
+    }
+    out.push_str("  ");
+    out
+}
+
+pub fn run(g: &Global, args: &[String]) -> Result<i32> {
+    let Some(a) = parse::<Args>("list", args)? else {
+        return Ok(0);
+    };
+    let mut ids: Vec<String> = match std::fs::read_dir(&g.root) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join(STATE_FILE).is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    ids.sort();
+    let states: Vec<state::State> = ids
+        .iter()
+        .filter_map(|id| Container::load(&g.root, id).ok())
+        .map(|c| state::of(g, &c))
+        .collect();
+    match a.format.as_str() {
+        "json" => {
+            let json = serde_json::to_string(&states).map_err(|e| Error::new(e.to_string()))?;
+            println!("{json}");
+        }
+        "table" if a.quiet => {
+            for s in &states {
+                println!("{}", s.id);
+            }
+        }
+        "table" => {
+            let mut out = cat(&[
+                &pad("ID", 20),
+                &pad("PID", 8),
+                &pad("STATUS", 8),
+                &pad("CORE", 24),
+                "CREATED\n",
+            ]);
+            for s in &states {
+                let get = |k: &str| s.annotations.get(k).map(String::as_str).unwrap_or("");
+                let core = cat(&[
+                    get("io.hybrid-runtime.core"),
+                    " (",
+                    get("io.hybrid-runtime.core-name"),
+                    ")",
+                ]);
+                out.push_str(&cat(&[
+                    &pad(&s.id, 20),
+                    &pad(&s.pid.to_string(), 8),
+                    &pad(s.status, 8),
+                    &pad(&core, 24),
+                    &s.created,
+                    "\n",
+                ]));
+            }
+            print!("{out}");
+        }
+        other => {
+            return Err(Error::usage(cat(&[
+                "unknown format ",
+                other,
+                " (use table or json)",
+            ])))
+        }
+    }
+    Ok(0)
+}

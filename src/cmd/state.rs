@@ -1,0 +1,84 @@
+//! `state <CONTAINER_ID>`: the OCI state, reconciled with the monitor and the core.
+
+use std::collections::BTreeMap;
+
+use argh::FromArgs;
+use serde::Serialize;
+
+use crate::cli::{parse, Global};
+use crate::container::Container;
+use crate::error::{Error, Result};
+use crate::oci::status::Status;
+
+#[derive(FromArgs)]
+/// Print the OCI state of a container as JSON.
+struct Args {
+    /// the container
+    #[argh(positional)]
+    container_id: String,
+}
+
+#[derive(Serialize)]
+pub struct State {
+    #[serde(rename = "ociVersion")]
+    oci_version: &'static str,
+    pub id: String,
+    pub status: &'static str,
+    pub pid: i32,
+    pub bundle: String,
+    pub created: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The state of one container, as `state` and `list --format json` print it.
+pub fn of(g: &Global, c: &Container) -> State {
+    let seen = c.seen(&g.host);
+    let r = &c.record;
+    let mut ann = r.annotations.clone();
+    let mut put = |k: &str, v: String| {
+        ann.insert(crate::error::cat(&["io.hybrid-runtime.", k]), v);
+    };
+    put("core", r.core.clone());
+    put("core-name", r.core_name.clone());
+    put("core-state", seen.core_state.clone());
+    put("firmware", r.firmware.clone());
+    put("guard", r.guard.clone());
+    if r.adopted {
+        put("adopted", String::from("true"));
+    }
+    if seen.monitor_lost {
+        put(
+            "monitor",
+            String::from(
+                "lost: the core still runs this container's firmware; delete --force stops it",
+            ),
+        );
+    }
+    if let Some(exit) = &seen.exit {
+        put("exit-code", exit.code.to_string());
+        put("exit-reason", exit.reason.clone());
+    }
+    let pid = match seen.status {
+        Status::Created | Status::Running if !seen.monitor_lost => r.pid,
+        _ => 0,
+    };
+    State {
+        oci_version: "1.0.2",
+        id: r.id.clone(),
+        status: seen.status.as_str(),
+        pid,
+        bundle: r.bundle.clone(),
+        created: r.created.clone(),
+        annotations: ann,
+    }
+}
+
+pub fn run(g: &Global, args: &[String]) -> Result<i32> {
+    let Some(a) = parse::<Args>("state", args)? else {
+        return Ok(0);
+    };
+    let c = Container::load(&g.root, &a.container_id)?;
+    let json = serde_json::to_string_pretty(&of(g, &c)).map_err(|e| Error::new(e.to_string()))?;
+    println!("{json}");
+    Ok(0)
+}

@@ -1,0 +1,33 @@
+//! Defaults from `/etc/hybrid-runtime/config.json` (or the file named by `HYBRID_CONFIG`), for
+//! engines that strip the environment. Precedence: option > environment > this file > built-in.
+
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct Config {
+    pub root: Option<String>,
+    pub host_root: Option<String>,
+    pub log_format: Option<String>,
+}
+
+pub const DEFAULT_PATH: &str = "/etc/hybrid-runtime/config.json";
+
+/// A missing file is no config; an unreadable or malformed one is an error naming it.
+pub fn load() -> crate::error::Result<Config> {
+    let path = std::env::var("HYBRID_CONFIG").unwrap_or_else(|_| String::from(DEFAULT_PATH));
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            crate::error::Error::new(crate::error::cat(&[
+                "invalid config file ",
+                &path,
+                ": ",
+                &e.to_string(),
+            ]))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) => Err(crate::error::Error::os(
+            e.raw_os_error().unwrap_or(libc::EIO),
+            crate::error::cat(&["reading config file ", &path]),
+        )),
+    }
+}

@@ -1,0 +1,310 @@
+//! `create`: check everything that can be checked without changing anything (id, duplicate,
+//! bundle, core, core state, firmware), then claim the core, stage the firmware, write the
+//! record and fork the monitor. Any failure rolls all of it back.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use crate::cli::Global;
+use crate::error::{cat, Context, Error, Result};
+use crate::monitor::{self, Setup};
+use crate::oci::bundle::Bundle;
+use crate::oci::select::{self, IfRunning};
+use crate::oci::{id, rootfs};
+use crate::platform::{claim, elf, firmware};
+
+use super::{dir_of, write_atomic, Record, REPLY_FIFO, START_FIFO, STATE_FILE};
+
+pub struct Request {
+    pub id: String,
+    /// `create <IMAGE> <ID>`: a firmware file instead of a bundle.
+    pub image: Option<PathBuf>,
+    pub bundle: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+}
+
+/// What was changed so far, undone on failure.
+struct Undo<'a> {
+    g: &'a Global,
+    id: &'a str,
+    dir: Option<PathBuf>,
+    claim: Option<claim::Claim>,
+    staged: bool,
+}
+
+impl Undo<'_> {
+    fn run(mut self) {
+        if self.staged {
+            firmware::unstage(&self.g.host, self.id);
+        }
+        if let Some(c) = self.claim.take() {
+            c.remove();
+        }
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+pub fn create(g: &Global, req: &Request) -> Result<i32> {
+    id::validate(&req.id)?;
+    let dir = dir_of(&g.root, &req.id);
+    if dir.exists() {
+        return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
+    }
+    let bundle = match &req.image {
+        Some(image) => Bundle::for_image(image, &dir)?,
+        None => {
+            let b = match &req.bundle {
+                Some(b) => b.clone(),
+                None => std::env::current_dir().ctx("reading the working directory")?,
+            };
+            Bundle::load(&b)?
+        }
+    };
+    let if_running = select::if_running(&bundle)?;
+    let core = select::choose(&g.host, &bundle)?;
+    let label = core.label();
+    let state = core.state().ctx_path("reading the state of", &core.dir)?;
+    let adopt = match (state.as_str(), if_running) {
+        ("offline", _) => false,
+        ("running" | "attached", IfRunning::Adopt) => true,
+        ("running" | "attached", IfRunning::Stop) => false,
+        ("running" | "attached", IfRunning::Refuse) => {
+            return Err(Error::new(cat(&[
+                "core ",
+                &label,
+                " is already ",
+                &state,
+                " (not started by a container): stop it first, or set the annotation \
+                 io.hybrid-runtime.if-running to stop or adopt",
+            ])))
+        }
+        _ => {
+            return Err(Error::new(cat(&[
+                "core ",
+                &label,
+                " is ",
+                &state,
+                ", not offline: it cannot take a firmware now",
+            ])))
+        }
+    };
+    let image = if adopt {
+        None
+    } else {
+        let process = bundle.config.process.as_ref();
+        let arg0 = process
+            .and_then(|p| p.args.first())
+            .map(String::as_str)
+            .unwrap_or("");
+        let cwd = process.map(|p| p.cwd.as_str()).unwrap_or("/");
+        let img = rootfs::find(&bundle.rootfs(), arg0, cwd, bundle.env("PATH"))?;
+        elf::check(&img.data).map_err(|why| {
+            Error::new(cat(&[
+                "firmware ",
+                &img.shown,
+                " is not a usable firmware image: ",
+                why,
+            ]))
+        })?;
+        Some(img)
+    };
+    // Adopting a core someone started through sysfs: holding the device with shutdown-on-release
+    // would drop their reference when we go, so such a core is guarded by sysfs only.
+    let cdev = core
+        .cdev_path(&g.host)
+        .filter(|_| !(adopt && state == "running"));
+    let guard = if cdev.is_some() { "cdev" } else { "sysfs" };
+
+    // From here on, every change is undone on failure.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&g.root)
+        .ctx_path("creating state root", &g.root)?;
+    if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
+        }
+        return Err(Error::os(
+            e.raw_os_error().unwrap_or(libc::EIO),
+            cat(&["creating ", &dir.to_string_lossy()]),
+        ));
+    }
+    let mut undo = Undo {
+        g,
+        id: &req.id,
+        dir: Some(dir.clone()),
+        claim: None,
+        staged: false,
+    };
+    match prepare(
+        g, req, &dir, &bundle, &core, adopt, if_running, image, guard, &mut undo,
+    ) {
+        Ok(record) => match spawn(g, req, &dir, record, core, cdev, &mut undo) {
+            Ok(()) => Ok(0),
+            Err(e) => {
+                undo.run();
+                Err(e)
+            }
+        },
+        Err(e) => {
+            undo.run();
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepare(
+    g: &Global,
+    req: &Request,
+    dir: &Path,
+    bundle: &Bundle,
+    core: &crate::platform::remoteproc::Core,
+    adopt: bool,
+    if_running: IfRunning,
+    image: Option<rootfs::Image>,
+    guard: &str,
+    undo: &mut Undo,
+) -> Result<Record> {
+    let _lock = super::lock(dir)?;
+    let root = g.root.to_string_lossy();
+    undo.claim = Some(claim::take(
+        &g.host,
+        &core.dev,
+        &core.label(),
+        &root,
+        &req.id,
+    )?);
+    if !adopt && if_running == IfRunning::Stop && core.state().unwrap_or_default() != "offline" {
+        super::stop::stop_core(core)?;
+    }
+    let firmware = match &image {
+        Some(img) => {
+            undo.staged = true;
+            firmware::stage(&g.host, &req.id, &img.basename, &img.data)?
+        }
+        None => String::new(),
+    };
+    if req.image.is_some() {
+        let json =
+            serde_json::to_vec_pretty(&bundle.config).map_err(|e| Error::new(e.to_string()))?;
+        write_atomic(dir, "config.json", &json)?;
+    }
+    let record = Record {
+        id: req.id.clone(),
+        bundle: bundle.dir.to_string_lossy().into_owned(),
+        created: crate::report::rfc3339_now(),
+        pid: 0,
+        pid_start: 0,
+        core: core.dev.clone(),
+        core_name: core.name.clone(),
+        firmware,
+        guard: guard.to_string(),
+        adopted: adopt,
+        annotations: bundle.config.annotations.clone(),
+    };
+    save(dir, &record)?;
+    for fifo in [START_FIFO, REPLY_FIFO] {
+        let p = dir.join(fifo);
+        crate::sys::mkfifo(&p).ctx_path("creating", &p)?;
+    }
+    Ok(record)
+}
+
+pub fn save(dir: &Path, record: &Record) -> Result<()> {
+    let json = serde_json::to_vec(record).map_err(|e| Error::new(e.to_string()))?;
+    write_atomic(dir, STATE_FILE, &json)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn(
+    g: &Global,
+    req: &Request,
+    dir: &Path,
+    record: Record,
+    core: crate::platform::remoteproc::Core,
+    cdev: Option<PathBuf>,
+    undo: &mut Undo,
+) -> Result<()> {
+    let record_core = record.core.clone();
+    let lock = super::lock(dir)?;
+    let (ready_read, ready_write) = crate::sys::pipe().ctx("creating a pipe")?;
+    let claim = undo.claim.take();
+    match crate::sys::fork().ctx("starting the monitor")? {
+        crate::sys::Forked::Child => {
+            drop(ready_read);
+            drop(lock);
+            let setup = Setup {
+                host: g.host.clone(),
+                state_dir: dir.to_path_buf(),
+                core,
+                cdev,
+                firmware: record.firmware.clone(),
+                adopted: record.adopted,
+                claim,
+                record,
+            };
+            monitor::run(setup, ready_write)
+        }
+        crate::sys::Forked::Parent(pid) => {
+            drop(ready_write);
+            undo.claim = claim;
+            let mut answer = String::new();
+            let _ = std::fs::File::from(ready_read).read_to_string(&mut answer);
+            if answer != "ok" {
+                let _ = crate::sys::waitpid(pid);
+                let msg = if answer.is_empty() {
+                    "the monitor failed to start"
+                } else {
+                    answer.as_str()
+                };
+                return Err(Error::new(msg));
+            }
+            // The monitor recorded its pid before saying it is ready.
+            crate::report::debug(
+                g,
+                &cat(&[
+                    "container ",
+                    &req.id,
+                    ": monitor ",
+                    &pid.to_string(),
+                    " holds core ",
+                    &record_core,
+                ]),
+            );
+            let written = match &req.pid_file {
+                Some(p) => write_pid_file(p, pid),
+                None => Ok(()),
+            };
+            if let Err(e) = written {
+                let _ = crate::sys::kill(pid, libc::SIGKILL);
+                let _ = crate::sys::waitpid(pid);
+                return Err(e);
+            }
+            // The monitor holds the claim from now on; our copy closes on return.
+            drop(undo.claim.take());
+            Ok(())
+        }
+    }
+}
+
+/// Bare digits, no newline, written through a temporary file and a rename.
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(cat(&[".", &name, ".tmp"]));
+    std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(pid.to_string().as_bytes()))
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .ctx_path("writing pid file", path)
+}

@@ -1,0 +1,200 @@
+//! A container on disk (`<root>/<id>/`: state.json, lock, fifos, exit record) and its status,
+//! reconciled every time with the monitor process and the core itself.
+
+pub mod control;
+pub mod create;
+pub mod process;
+pub mod remove;
+pub mod stop;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{cat, Context, Error, Result};
+use crate::host::Host;
+use crate::oci::status::Status;
+use crate::platform::remoteproc;
+
+pub const STATE_FILE: &str = "state.json";
+pub const LOCK_FILE: &str = "lock";
+pub const START_FIFO: &str = "start.fifo";
+pub const REPLY_FIFO: &str = "reply.fifo";
+pub const STARTED_FILE: &str = "started";
+pub const EXIT_FILE: &str = "exit.json";
+
+/// What `create` records; never rewritten except to add the monitor once it is ready.
+#[derive(Serialize, Deserialize, Clone, Default)]
+pub struct Record {
+    pub id: String,
+    pub bundle: String,
+    pub created: String,
+    /// The monitor (0 while creating) and its start time in clock ticks.
+    pub pid: i32,
+    pub pid_start: u64,
+    /// The core: `remoteprocN` and its processor name.
+    pub core: String,
+    pub core_name: String,
+    /// The firmware name as written to `firmware` (empty when adopted).
+    pub firmware: String,
+    /// `cdev` or `sysfs`: what ties the core to the monitor.
+    pub guard: String,
+    pub adopted: bool,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// How the monitor ended.
+#[derive(Serialize, Deserialize, Clone)]
+pub struct Exit {
+    pub code: i32,
+    pub reason: String,
+}
+
+pub struct Container {
+    pub dir: PathBuf,
+    pub record: Record,
+}
+
+/// The reconciled truth about a container.
+pub struct Seen {
+    pub status: Status,
+    pub exit: Option<Exit>,
+    /// The monitor is gone but the core still runs our firmware.
+    pub monitor_lost: bool,
+    pub core_state: String,
+}
+
+pub fn dir_of(root: &Path, id: &str) -> PathBuf {
+    root.join(id)
+}
+
+/// Write `data` to `dir/name` through a temporary file and a rename.
+pub fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> Result<()> {
+    let tmp = dir.join(cat(&[".", name, ".tmp"]));
+    let path = dir.join(name);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(data))
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .ctx_path("writing", &path)
+}
+
+/// Take the container's lock (held across each mutation).
+pub fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .ctx_path("opening", &path)?;
+    crate::sys::flock(&f, true, false).ctx_path("locking", &path)?;
+    Ok(f)
+}
+
+impl Container {
+    pub fn load(root: &Path, id: &str) -> Result<Container> {
+        crate::oci::id::validate(id)?;
+        let dir = dir_of(root, id);
+        let path = dir.join(STATE_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::new(cat(&["container ", id, " does not exist"])))
+            }
+            Err(e) => {
+                return Err(Error::os(
+                    e.raw_os_error().unwrap_or(libc::EIO),
+                    cat(&["reading ", &path.to_string_lossy()]),
+                ))
+            }
+        };
+        let record = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::new(cat(&[
+                "corrupt state file ",
+                &path.to_string_lossy(),
+                ": ",
+                &e.to_string(),
+            ]))
+        })?;
+        Ok(Container { dir, record })
+    }
+
+    pub fn monitor_alive(&self) -> bool {
+        process::alive(self.record.pid, self.record.pid_start)
+    }
+
+    pub fn exit(&self) -> Option<Exit> {
+        let bytes = std::fs::read(self.dir.join(EXIT_FILE)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub fn write_exit(&self, code: i32, reason: &str) -> Result<()> {
+        let exit = Exit {
+            code,
+            reason: reason.to_string(),
+        };
+        let json = serde_json::to_vec(&exit).map_err(|e| Error::new(e.to_string()))?;
+        write_atomic(&self.dir, EXIT_FILE, &json)
+    }
+
+    pub fn started(&self) -> bool {
+        self.dir.join(STARTED_FILE).exists()
+    }
+
+    pub fn core(&self, host: &Host) -> Option<remoteproc::Core> {
+        remoteproc::by_dev(host, &self.record.core).ok()
+    }
+
+    /// The core runs the firmware this container loaded (or, adopted, still runs at all).
+    pub fn core_runs_ours(&self, host: &Host) -> bool {
+        let Some(core) = self.core(host) else {
+            return false;
+        };
+        let state = core.state().unwrap_or_default();
+        if state != "running" && state != "attached" {
+            return false;
+        }
+        self.record.adopted || core.firmware().is_ok_and(|f| f == self.record.firmware)
+    }
+
+    /// The status from the record, the monitor and the core.
+    pub fn seen(&self, host: &Host) -> Seen {
+        let core_state = self
+            .core(host)
+            .and_then(|c| c.state().ok())
+            .unwrap_or_else(|| String::from("gone"));
+        let exit = self.exit();
+        let mut monitor_lost = false;
+        let status = if self.record.pid == 0 {
+            Status::Creating
+        } else if self.monitor_alive() {
+            if self.started() {
+                Status::Running
+            } else {
+                Status::Created
+            }
+        } else if exit.is_none() && self.started() && self.core_runs_ours(host) {
+            monitor_lost = true;
+            Status::Running
+        } else {
+            Status::Stopped
+        };
+        Seen {
+            status,
+            exit,
+            monitor_lost,
+            core_state,
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Ending a container from the outside (`kill`, `delete --force`): which signals end a firmware,
+//! stopping a core and checking it really went offline, and stopping the monitor.
+
+use crate::error::{cat, Error, Result};
+use crate::host::Host;
+use crate::platform::remoteproc::Core;
+
+use super::{process, Container};
+
+/// Signals that end a firmware, by number and name.
+pub const SIGNALS: &[(i32, &str)] = &[
+    (libc::SIGTERM, "TERM"),
+    (libc::SIGINT, "INT"),
+    (libc::SIGQUIT, "QUIT"),
+    (libc::SIGKILL, "KILL"),
+];
+
+pub fn signal_name(sig: i32) -> &'static str {
+    SIGNALS
+        .iter()
+        .find(|(n, _)| *n == sig)
+        .map(|(_, s)| *s)
+        .unwrap_or("?")
+}
+
+/// `TERM`, `sigterm`, `SIGTERM` or `15`; refused unless it ends a firmware.
+pub fn parse_signal(text: &str) -> Result<i32> {
+    let upper = text.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    let found = match name.parse::<i32>() {
+        Ok(n) => SIGNALS.iter().find(|(num, _)| *num == n),
+        Err(_) => SIGNALS.iter().find(|(_, s)| *s == name),
+    };
+    found.map(|(n, _)| *n).ok_or_else(|| {
+        Error::new(cat(&[
+            "signal ",
+            text,
+            " does not stop a firmware and has no other meaning here: use TERM, INT, QUIT or KILL",
+        ]))
+    })
+}
+
+/// Write `stop` through sysfs and check the core went offline.
+pub fn stop_core(core: &Core) -> Result<()> {
+    if let Err(e) = core.set_state("stop") {
+        let errno = e.raw_os_error().unwrap_or(libc::EIO);
+        let state = core.state().unwrap_or_default();
+        if state == "offline" {
+            return Ok(());
+        }
+        return Err(Error::os(
+            errno,
+            cat(&["stopping core ", &core.label(), " (", &state, ")"]),
+        ));
+    }
+    still_running(core)
+}
+
+/// After a stop: a core still running means another reference holds it.
+pub fn still_running(core: &Core) -> Result<()> {
+    let state = core.state().unwrap_or_default();
+    if state == "running" || state == "attached" {
+        return Err(Error::new(cat(&[
+            "core ",
+            &core.label(),
+            " is still ",
+            &state,
+            " after stop: someone else holds a reference to it (a start through sysfs or \
+             /dev/remoteprocN outside this runtime); stop it there",
+        ])));
+    }
+    Ok(())
+}
+
+/// Send `sig` to the container: the monitor stops the core and ends with 128+sig. For KILL,
+/// the core is stopped here first, then the monitor is killed. Waits until the monitor is gone.
+pub fn kill(host: &Host, c: &Container, sig: i32, monitor_lost: bool) -> Result<()> {
+    let (pid, start) = (c.record.pid, c.record.pid_start);
+    let reason = cat(&["stopped by signal ", signal_name(sig)]);
+    if monitor_lost {
+        if let Some(core) = c.core(host) {
+            stop_core(&core)?;
+        }
+        return c.write_exit(128 + sig, &reason);
+    }
+    if sig == libc::SIGKILL {
+        // Freeze the monitor so it does not take our stop for someone else's.
+        let _ = crate::sys::kill(pid, libc::SIGSTOP);
+        if c.started() {
+            if let Some(core) = c
+                .core(host)
+                .filter(|k| k.state().is_ok_and(|s| s != "offline"))
+            {
+                if let Err(e) = stop_core(&core) {
+                    let _ = crate::sys::kill(pid, libc::SIGCONT);
+                    return Err(e);
+                }
+            }
+        }
+        c.write_exit(128 + sig, &reason)?;
+    }
+    if process::alive(pid, start) {
+        crate::sys::kill(pid, sig).map_err(|e| {
+            Error::os(
+                e.raw_os_error().unwrap_or(libc::EIO),
+                "signalling the monitor",
+            )
+        })?;
+    }
+    if !process::wait_gone(pid, start, 10_000) {
+        return Err(Error::new(cat(&[
+            "the monitor (pid ",
+            &pid.to_string(),
+            ") did not end within 10 s of the signal",
+        ])));
+    }
+    Ok(())
+}

@@ -1,0 +1,530 @@
+//! The monitor: the process that stands for a container. Forked by `create`, it inherits its
+//! stdio and the core claim, waits for `start`, starts the core itself (through
+//! `/dev/remoteprocN` with shutdown-on-release when the kernel has it, so that the kernel stops
+//! the core if the monitor dies in any way), watches the core, and ends with an exit status that
+//! tells what happened (see README "Exit codes"), after writing it to the state dir.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::container::{
+    create, process, write_atomic, Exit, Record, EXIT_FILE, REPLY_FIFO, STARTED_FILE, START_FIFO,
+};
+use crate::error::cat;
+use crate::host::Host;
+use crate::platform::cdev::Cdev;
+use crate::platform::claim::Claim;
+use crate::platform::firmware;
+use crate::platform::kmsg::{self, CoreEvent, Kmsg};
+use crate::platform::remoteproc::Core;
+
+/// How often the core's `state` is re-read (sysfs `state` cannot be polled).
+const TICK: Duration = Duration::from_millis(200);
+/// How long a crashed core may take to come back when kernel recovery is enabled.
+const RECOVERY_GRACE: Duration = Duration::from_secs(5);
+
+pub const EXIT_CRASHED: i32 = 134;
+pub const EXIT_STOPPED_ELSEWHERE: i32 = 100;
+pub const EXIT_CORE_GONE: i32 = 101;
+pub const EXIT_MONITOR_FAILED: i32 = 1;
+
+/// Everything the monitor needs, in plain types.
+pub struct Setup {
+    pub host: Host,
+    /// `<root>/<id>/`: where the exit record and any per-container files go.
+    pub state_dir: PathBuf,
+    /// The chosen core; `core.dir` is its sysfs directory.
+    pub core: Core,
+    /// `/dev/remoteprocN` when the core is guarded by the kernel.
+    pub cdev: Option<PathBuf>,
+    /// Firmware name to write to `firmware` (empty when adopted).
+    pub firmware: String,
+    pub adopted: bool,
+    /// Held (flock) for the monitor's whole life; the kernel releases it when it dies.
+    pub claim: Option<Claim>,
+    /// The container's record (annotations included); the monitor adds its own pid before
+    /// saying it is ready.
+    pub record: Record,
+}
+
+/// A descriptor polled by the monitor on behalf of another part of the runtime (firmware log
+/// sources). Register sources in `Monitor::after_start`.
+pub trait Source {
+    fn fd(&self) -> RawFd;
+    /// The descriptor is readable or hung up.
+    fn ready(&mut self);
+    /// Called on every tick (about every 200 ms) while the core runs.
+    fn tick(&mut self);
+    /// Called once before the monitor stops the core or ends (e.g. to save crash context).
+    fn finish(&mut self);
+}
+
+struct Ending {
+    code: i32,
+    reason: String,
+    /// Die by this signal (the container was stopped by it) instead of exiting with `code`.
+    signal: Option<i32>,
+}
+
+struct Monitor {
+    setup: Setup,
+    signals: OwnedFd,
+    requests: File,
+    kmsg: Option<Kmsg>,
+    cdev: Option<Cdev>,
+    started: bool,
+    recovery: bool,
+    crashed_since: Option<Instant>,
+    crash_type: Option<String>,
+    /// Extra descriptors (firmware logs) polled with ours.
+    sources: Vec<Box<dyn Source>>,
+}
+
+/// The monitor's body, in the child of `create`. Reports readiness (`ok` or an error message)
+/// on `ready`, then runs until the container ends. Never returns.
+pub fn run(setup: Setup, ready: OwnedFd) -> ! {
+    crate::sys::setsid();
+    crate::sys::ignore_sigpipe();
+    let _ = std::env::set_current_dir("/");
+    let mut ready = File::from(ready);
+    match Monitor::new(setup) {
+        Ok(mut m) => {
+            let _ = ready.write_all(b"ok");
+            drop(ready);
+            let ending = m.run();
+            m.end(ending)
+        }
+        Err(msg) => {
+            let _ = ready.write_all(msg.as_bytes());
+            crate::sys::exit_now(EXIT_MONITOR_FAILED)
+        }
+    }
+}
+
+fn errno_of(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+impl Monitor {
+    fn new(mut setup: Setup) -> Result<Monitor, String> {
+        let signals = crate::sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT])
+            .map_err(|e| cat(&["monitor: signalfd: ", &e.to_string()]))?;
+        let requests = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(setup.state_dir.join(START_FIFO))
+            .map_err(|e| {
+                cat(&[
+                    "monitor: opening the start fifo: ",
+                    &crate::sys::strerror(errno_of(&e)),
+                ])
+            })?;
+        let cdev = match &setup.cdev {
+            Some(p) => Some(Cdev::open(p).map_err(|e| {
+                cat(&[
+                    "cannot open ",
+                    &p.to_string_lossy(),
+                    ": ",
+                    &crate::sys::strerror(errno_of(&e)),
+                ])
+            })?),
+            None => None,
+        };
+        let kmsg = Kmsg::open(&setup.host.kmsg()).ok();
+        let me = std::process::id() as i32;
+        setup.record.pid = me;
+        setup.record.pid_start = process::start_time(me).unwrap_or(0);
+        create::save(&setup.state_dir, &setup.record).map_err(|e| e.msg)?;
+        let recovery = setup.core.recovery_enabled(&setup.host);
+        Ok(Monitor {
+            setup,
+            signals,
+            requests,
+            kmsg,
+            cdev,
+            started: false,
+            recovery,
+            crashed_since: None,
+            crash_type: None,
+            sources: Vec::new(),
+        })
+    }
+
+    fn label(&self) -> String {
+        self.setup.core.label()
+    }
+
+    fn run(&mut self) -> Ending {
+        let mut last_check = Instant::now();
+        loop {
+            let mut fds = vec![
+                crate::sys::pollfd(self.signals.as_raw_fd()),
+                crate::sys::pollfd(self.requests.as_raw_fd()),
+            ];
+            if let Some(k) = &self.kmsg {
+                fds.push(crate::sys::pollfd(k.fd()));
+            }
+            let first_source = fds.len();
+            for s in &self.sources {
+                fds.push(crate::sys::pollfd(s.fd()));
+            }
+            if let Err(e) = crate::sys::poll(&mut fds, TICK.as_millis() as i32) {
+                return Ending {
+                    code: EXIT_MONITOR_FAILED,
+                    reason: cat(&["monitor: poll: ", &e.to_string()]),
+                    signal: None,
+                };
+            }
+            if fds[0].revents != 0 {
+                if let Some(sig) = crate::sys::signalfd_read(&self.signals) {
+                    return self.stop_by_signal(sig);
+                }
+            }
+            if fds[1].revents != 0 {
+                self.serve_requests();
+            }
+            if let Some(ending) = self.read_kmsg() {
+                return ending;
+            }
+            for (i, s) in self.sources.iter_mut().enumerate() {
+                if fds[first_source + i].revents != 0 {
+                    s.ready();
+                }
+            }
+            if last_check.elapsed() >= TICK {
+                last_check = Instant::now();
+                if let Some(ending) = self.check_core() {
+                    return ending;
+                }
+                if self.started {
+                    for s in &mut self.sources {
+                        s.tick();
+                    }
+                }
+            }
+        }
+    }
+
+    fn serve_requests(&mut self) {
+        let mut buf = [0u8; 64];
+        let n = match self.requests.read(&mut buf) {
+            Ok(n) => n,
+            Err(_) => return,
+        };
+        if !buf[..n].starts_with(b"start") {
+            return;
+        }
+        let answer = match self.start() {
+            Ok(()) => String::from("0\n"),
+            Err((errno, msg)) => cat(&[&errno.to_string(), " ", &msg, "\n"]),
+        };
+        // The caller may have died meanwhile (ENXIO): the core's state is the truth anyway.
+        if let Ok(mut reply) = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(self.setup.state_dir.join(REPLY_FIFO))
+        {
+            let _ = reply.write_all(answer.as_bytes());
+        }
+    }
+
+    /// Start the core (or take over an adopted one); the kernel's errno becomes a message.
+    fn start(&mut self) -> Result<(), (i32, String)> {
+        if self.started {
+            return Err((
+                libc::EBUSY,
+                String::from("the container is already running"),
+            ));
+        }
+        let core = &self.setup.core;
+        let label = self.label();
+        let state = core
+            .state()
+            .map_err(|e| (errno_of(&e), cat(&["reading the state of core ", &label])))?;
+        if self.setup.adopted {
+            if state != "running" && state != "attached" {
+                return Err((
+                    libc::EINVAL,
+                    cat(&[
+                        "core ",
+                        &label,
+                        " is ",
+                        &state,
+                        ": there is nothing to adopt",
+                    ]),
+                ));
+            }
+            if let Some(cdev) = &self.cdev {
+                // Attached core: on release the kernel detaches it, leaving it running.
+                cdev.set_shutdown_on_release(true)
+                    .map_err(|e| (errno_of(&e), cat(&["guarding core ", &label])))?;
+            }
+        } else {
+            if state != "offline" {
+                return Err((
+                    libc::EBUSY,
+                    cat(&[
+                        "core ",
+                        &label,
+                        " is ",
+                        &state,
+                        ", not offline: it is in use",
+                    ]),
+                ));
+            }
+            let fw = &self.setup.firmware;
+            core.set_firmware(fw).map_err(|e| {
+                (
+                    errno_of(&e),
+                    cat(&[
+                        "setting firmware ",
+                        fw,
+                        " on core ",
+                        &label,
+                        ": ",
+                        &crate::sys::strerror(errno_of(&e)),
+                    ]),
+                )
+            })?;
+            let started = match &mut self.cdev {
+                Some(cdev) => cdev
+                    .set_shutdown_on_release(true)
+                    .map_err(|e| {
+                        (
+                            errno_of(&e),
+                            cat(&[
+                                "guarding core ",
+                                &label,
+                                " through its device: ",
+                                &crate::sys::strerror(errno_of(&e)),
+                            ]),
+                        )
+                    })
+                    .and_then(|_| {
+                        cdev.command("start")
+                            .map_err(|e| (errno_of(&e), String::new()))
+                    }),
+                None => core
+                    .set_state("start")
+                    .map_err(|e| (errno_of(&e), String::new())),
+            };
+            if let Err((errno, msg)) = started {
+                if !msg.is_empty() {
+                    return Err((errno, msg));
+                }
+                return Err((errno, self.start_error(errno)));
+            }
+        }
+        self.started = true;
+        let _ = write_atomic(&self.setup.state_dir, STARTED_FILE, b"");
+        self.after_start();
+        Ok(())
+    }
+
+    fn start_error(&self, errno: i32) -> String {
+        let label = self.label();
+        let fw = &self.setup.firmware;
+        match errno {
+            libc::ENOENT => cat(&[
+                "firmware ",
+                fw,
+                " not found in ",
+                &firmware::search_dirs(&self.setup.host),
+            ]),
+            libc::EINVAL => cat(&["the kernel rejected the image ", fw, " for core ", &label]),
+            libc::EBUSY => cat(&["core ", &label, " is in use"]),
+            _ => cat(&["starting core ", &label, ": ", &crate::sys::strerror(errno)]),
+        }
+    }
+
+    /// Hook: the core runs. Log sources (firmware console) are opened and added to
+    /// `self.sources` here.
+    fn after_start(&mut self) {}
+
+    fn read_kmsg(&mut self) -> Option<Ending> {
+        let dev = self.setup.core.dev.clone();
+        let k = self.kmsg.as_mut()?;
+        let mut events = Vec::new();
+        while let Some(text) = k.next_record() {
+            if let Some(ev) = kmsg::core_event(&dev, &text) {
+                events.push(ev);
+            }
+        }
+        for ev in events {
+            match ev {
+                CoreEvent::Crashed(kind) if self.started => {
+                    if !self.recovery {
+                        return Some(self.crashed(&kind));
+                    }
+                    self.say(&cat(&[
+                        "firmware on core ",
+                        &self.label(),
+                        " crashed (",
+                        &kind,
+                        "); the kernel is recovering it",
+                    ]));
+                    self.crash_type = Some(kind);
+                }
+                CoreEvent::Recovering if self.started => {
+                    self.say(&cat(&[
+                        "core ",
+                        &self.label(),
+                        " is being recovered by the kernel",
+                    ]));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn check_core(&mut self) -> Option<Ending> {
+        let label = self.label();
+        let state = match self.setup.core.state() {
+            Ok(s) => s,
+            Err(e) => {
+                return Some(Ending {
+                    code: EXIT_CORE_GONE,
+                    reason: cat(&[
+                        "core ",
+                        &label,
+                        " disappeared: ",
+                        &crate::sys::strerror(errno_of(&e)),
+                    ]),
+                    signal: None,
+                })
+            }
+        };
+        let gone = || Ending {
+            code: EXIT_CORE_GONE,
+            reason: cat(&["core ", &label, " became ", &state]),
+            signal: None,
+        };
+        if !self.started {
+            return matches!(state.as_str(), "deleted" | "invalid").then(gone);
+        }
+        match state.as_str() {
+            "running" | "attached" | "suspended" => {
+                if self.crashed_since.take().is_some() {
+                    self.say(&cat(&["core ", &label, " recovered and runs again"]));
+                }
+                None
+            }
+            "crashed" => {
+                let kind = self
+                    .crash_type
+                    .clone()
+                    .unwrap_or_else(|| String::from("unknown"));
+                if !self.recovery {
+                    return Some(self.crashed(&kind));
+                }
+                let since = *self.crashed_since.get_or_insert_with(Instant::now);
+                (since.elapsed() >= RECOVERY_GRACE).then(|| {
+                    let mut e = self.crashed(&kind);
+                    e.reason.push_str("; the kernel did not recover it");
+                    e
+                })
+            }
+            "offline" | "detached" => Some(Ending {
+                code: EXIT_STOPPED_ELSEWHERE,
+                reason: cat(&[
+                    "core ",
+                    &label,
+                    " was stopped outside the container (now ",
+                    &state,
+                    ")",
+                ]),
+                signal: None,
+            }),
+            _ => Some(gone()),
+        }
+    }
+
+    fn crashed(&mut self, kind: &str) -> Ending {
+        for s in &mut self.sources {
+            s.finish();
+        }
+        let mut reason = cat(&["firmware on core ", &self.label(), " crashed (", kind, ")"]);
+        if let Err(e) = self.stop_core() {
+            reason.push_str("; stopping the crashed core failed: ");
+            reason.push_str(&e);
+        }
+        Ending {
+            code: EXIT_CRASHED,
+            reason,
+            signal: None,
+        }
+    }
+
+    fn stop_by_signal(&mut self, sig: i32) -> Ending {
+        let mut reason = cat(&[
+            "stopped by signal ",
+            crate::container::stop::signal_name(sig),
+        ]);
+        for s in &mut self.sources {
+            s.finish();
+        }
+        if self.started {
+            if let Err(e) = self.stop_core() {
+                reason.push_str("; ");
+                reason.push_str(&e);
+            }
+        }
+        Ending {
+            code: 128 + sig,
+            reason,
+            signal: Some(sig),
+        }
+    }
+
+    /// Stop through the same path the core was started by, then check it is offline.
+    fn stop_core(&mut self) -> Result<(), String> {
+        let core = &self.setup.core;
+        let done = match &mut self.cdev {
+            Some(cdev) => cdev.command("stop"),
+            None => core.set_state("stop"),
+        };
+        if let Err(e) = done {
+            let state = core.state().unwrap_or_default();
+            if state != "offline" {
+                return Err(cat(&[
+                    "stop failed (core ",
+                    &state,
+                    "): ",
+                    &crate::sys::strerror(errno_of(&e)),
+                ]));
+            }
+        }
+        crate::container::stop::still_running(core).map_err(|e| e.msg)
+    }
+
+    fn say(&self, msg: &str) {
+        let _ = std::io::stderr().write_all(cat(&["hybrid-runtime: ", msg, "\n"]).as_bytes());
+    }
+
+    fn end(mut self, ending: Ending) -> ! {
+        let exit = Exit {
+            code: ending.code,
+            reason: ending.reason.clone(),
+        };
+        if let Ok(json) = serde_json::to_vec(&exit) {
+            let _ = write_atomic(&self.setup.state_dir, EXIT_FILE, &json);
+        }
+        if ending.signal.is_none() {
+            self.say(&ending.reason);
+        }
+        // Log sources flush on drop; the device and the rest close as we exit, the claim last.
+        self.sources.clear();
+        drop(self.cdev.take());
+        let _claim = self.setup.claim.take();
+        match ending.signal {
+            Some(sig) => crate::sys::die_by_signal(sig),
+            None => crate::sys::exit_now(ending.code),
+        }
+    }
+}

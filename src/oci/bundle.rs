@@ -1,0 +1,153 @@
+//! The bundle's `config.json`, read through a small view of the fields the runtime uses.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{cat, Error, Result};
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct Config {
+    #[serde(rename = "ociVersion", default)]
+    pub oci_version: String,
+    #[serde(default)]
+    pub root: Option<Root>,
+    #[serde(default)]
+    pub process: Option<Process>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct Root {
+    pub path: String,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct Process {
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    #[serde(default)]
+    pub cwd: String,
+    #[serde(default)]
+    pub terminal: bool,
+}
+
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub config: Config,
+}
+
+impl Bundle {
+    pub fn load(dir: &Path) -> Result<Bundle> {
+        let path = dir.join("config.json");
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Error::os(
+                e.raw_os_error().unwrap_or(libc::EIO),
+                cat(&["cannot read the bundle's config ", &path.to_string_lossy()]),
+            )
+        })?;
+        let config: Config = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::new(cat(&[
+                "invalid ",
+                &path.to_string_lossy(),
+                ": ",
+                &e.to_string(),
+            ]))
+        })?;
+        Ok(Bundle {
+            dir: dir.to_path_buf(),
+            config,
+        })
+    }
+
+    /// A bundle for `create <IMAGE> <ID>`: the image's directory is the root filesystem, and
+    /// the selectors found in the caller's environment are passed on.
+    pub fn for_image(image: &Path, state_dir: &Path) -> Result<Bundle> {
+        let abs = if image.is_absolute() {
+            image.to_path_buf()
+        } else {
+            let cwd = std::env::current_dir().map_err(|e| {
+                Error::os(
+                    e.raw_os_error().unwrap_or(libc::EIO),
+                    "reading the working directory",
+                )
+            })?;
+            cwd.join(image)
+        };
+        let (Some(dir), Some(name)) = (abs.parent(), abs.file_name()) else {
+            return Err(Error::new(cat(&[
+                "invalid image path ",
+                &image.to_string_lossy(),
+            ])));
+        };
+        let env = [
+            "HYBRID_CORE",
+            "HYBRID_BOARD",
+            "HYBRID_IF_RUNNING",
+            "MCU",
+            "BOARD",
+        ]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| cat(&[k, "=", &v])))
+        .collect();
+        let config = Config {
+            oci_version: String::from("1.0.2"),
+            root: Some(Root {
+                path: dir.to_string_lossy().into_owned(),
+            }),
+            process: Some(Process {
+                args: vec![cat(&["/", &name.to_string_lossy()])],
+                env,
+                cwd: String::from("/"),
+                terminal: false,
+            }),
+            annotations: BTreeMap::new(),
+        };
+        Ok(Bundle {
+            dir: state_dir.to_path_buf(),
+            config,
+        })
+    }
+
+    pub fn rootfs(&self) -> PathBuf {
+        let rel = self
+            .config
+            .root
+            .as_ref()
+            .map(|r| r.path.as_str())
+            .unwrap_or("rootfs");
+        self.dir.join(rel)
+    }
+
+    pub fn env(&self, key: &str) -> Option<&str> {
+        let process = self.config.process.as_ref()?;
+        process
+            .env
+            .iter()
+            .rev()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.config.annotations.get(key).map(String::as_str)
+    }
+
+    /// The first of these annotations, then the first of these environment variables.
+    pub fn setting(&self, annotations: &[&str], env: &[&str]) -> Option<(String, String)> {
+        for a in annotations {
+            if let Some(v) = self.annotation(a).filter(|v| !v.is_empty()) {
+                return Some((cat(&["annotation ", a]), v.to_string()));
+            }
+        }
+        for e in env {
+            if let Some(v) = self.env(e).filter(|v| !v.is_empty()) {
+                return Some((cat(&["environment variable ", e]), v.to_string()));
+            }
+        }
+        None
+    }
+}

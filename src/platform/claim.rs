@@ -1,0 +1,96 @@
+//! Core claims: `<host>/run/hybrid-runtime/cores/remoteprocN`, a file locked (flock) by the
+//! monitor for its whole life, shared by every state root on the host. The kernel drops the lock
+//! when the holder dies, however it dies; a file nobody locks is a stale claim and is taken over.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::PathBuf;
+
+use crate::error::{cat, Context, Error, Result};
+use crate::host::Host;
+
+pub struct Claim {
+    pub file: File,
+    pub path: PathBuf,
+}
+
+/// Who holds a claim: the state root and container id written in it.
+pub fn holder(path: &std::path::Path) -> Option<(String, String)> {
+    let mut s = String::new();
+    File::open(path).ok()?.read_to_string(&mut s).ok()?;
+    let mut lines = s.lines();
+    let root = lines.next()?.to_string();
+    let id = lines.next()?.to_string();
+    Some((root, id))
+}
+
+/// Take core `dev` for container `id` of state root `root`; `label` names the core in errors.
+pub fn take(host: &Host, dev: &str, label: &str, root: &str, id: &str) -> Result<Claim> {
+    let dir = host.claims();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .ctx_path("creating the core claims directory", &dir)?;
+    let path = dir.join(dev);
+    loop {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .ctx_path("opening core claim", &path)?;
+        if let Err(e) = crate::sys::flock(&file, true, true) {
+            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                let by = holder(&path)
+                    .map(|(_, id)| id)
+                    .unwrap_or_else(|| String::from("(unknown)"));
+                return Err(Error::new(cat(&[
+                    "core ",
+                    label,
+                    " is used by container ",
+                    &by,
+                ])));
+            }
+            return Err(Error::os(
+                e.raw_os_error().unwrap_or(libc::EIO),
+                "locking core claim",
+            ));
+        }
+        // A delete may have unlinked the file between our open and our lock: retry on the new one.
+        let same = match (file.metadata(), std::fs::metadata(&path)) {
+            (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+            _ => false,
+        };
+        if !same {
+            continue;
+        }
+        file.set_len(0).ctx_path("writing core claim", &path)?;
+        file.write_all(cat(&[root, "\n", id, "\n"]).as_bytes())
+            .ctx_path("writing core claim", &path)?;
+        return Ok(Claim { file, path });
+    }
+}
+
+/// Remove the claim of container `id` on `dev` if nobody holds it (the monitor is gone).
+pub fn remove_if_free(host: &Host, dev: &str, root: &str, id: &str) {
+    let path = host.claims().join(dev);
+    let Ok(file) = File::open(&path) else { return };
+    if crate::sys::flock(&file, true, true).is_err() {
+        return;
+    }
+    if holder(&path).is_some_and(|(r, i)| r == root && i == id) {
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+impl Claim {
+    /// Remove the claim file while still holding it (rollback of a failed create).
+    pub fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file);
+    }
+}

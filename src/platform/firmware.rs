@@ -1,0 +1,90 @@
+//! Firmware files on the host: the directory the kernel searches (the `firmware_class` path
+//! parameter if set, else `/lib/firmware`; never changed here), and the per-container copy
+//! `<dir>/hybrid-runtime/<id>/<name>` written atomically and removed on delete.
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::PathBuf;
+
+use crate::error::{cat, Error, Result};
+use crate::host::Host;
+
+/// The host-absolute firmware directory the copies go to (e.g. `/lib/firmware`).
+pub fn host_dir(host: &Host) -> String {
+    let param =
+        crate::platform::remoteproc::read_attr(&host.firmware_class_path()).unwrap_or_default();
+    let param = param.trim();
+    if param.is_empty() {
+        String::from("/lib/firmware")
+    } else {
+        param.to_string()
+    }
+}
+
+/// Every directory the kernel searches, as host paths, for "not found in …" messages.
+pub fn search_dirs(host: &Host) -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let release = release.trim();
+    let mut dirs = Vec::new();
+    let param = host_dir(host);
+    if param != "/lib/firmware" {
+        dirs.push(param);
+    }
+    dirs.push(cat(&["/lib/firmware/updates/", release]));
+    dirs.push(String::from("/lib/firmware/updates"));
+    dirs.push(cat(&["/lib/firmware/", release]));
+    dirs.push(String::from("/lib/firmware"));
+    dirs.join(", ")
+}
+
+/// The name written to `firmware` for container `id`'s copy of `basename`.
+pub fn name_for(id: &str, basename: &str) -> String {
+    cat(&["hybrid-runtime/", id, "/", basename])
+}
+
+fn container_dir(host: &Host, id: &str) -> PathBuf {
+    host.path(&host_dir(host)).join("hybrid-runtime").join(id)
+}
+
+/// Copy `data` to the container's firmware directory (temp file + rename); returns its name.
+pub fn stage(host: &Host, id: &str, basename: &str, data: &[u8]) -> Result<String> {
+    let fwdir = host_dir(host);
+    let dir = container_dir(host, id);
+    let fail = |e: std::io::Error, what: &str| {
+        let errno = e.raw_os_error().unwrap_or(libc::EIO);
+        let mut m = cat(&["cannot ", what, " in the firmware directory ", &fwdir]);
+        if errno == libc::EROFS || errno == libc::EACCES || errno == libc::EPERM {
+            m.push_str(" (it must be writable: set the firmware_class path parameter to a writable directory)");
+        }
+        Error::os(errno, m)
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(&dir)
+        .map_err(|e| fail(e, "create a directory"))?;
+    let tmp = dir.join(cat(&[".", basename, ".tmp"]));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(data).and_then(|_| f.sync_all()))
+        .and_then(|_| std::fs::rename(&tmp, dir.join(basename)));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        unstage(host, id);
+        return Err(fail(e, "copy the firmware"));
+    }
+    Ok(name_for(id, basename))
+}
+
+/// Remove container `id`'s firmware copy and its directory.
+pub fn unstage(host: &Host, id: &str) {
+    let dir = container_dir(host, id);
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(parent) = dir.parent() {
+        let _ = std::fs::remove_dir(parent);
+    }
+}

@@ -1,0 +1,115 @@
+//! remoteproc through sysfs: list the cores, read and write `state` and `firmware`, recovery.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+
+use crate::host::Host;
+
+/// One remote processor, `/sys/class/remoteproc/remoteprocN`.
+#[derive(Clone, Debug)]
+pub struct Core {
+    pub index: u32,
+    /// `remoteprocN`.
+    pub dev: String,
+    /// Its sysfs directory.
+    pub dir: PathBuf,
+    /// The processor name (`name` file; the device name on kernels without it).
+    pub name: String,
+}
+
+/// Every core on the host, by index.
+pub fn list(host: &Host) -> io::Result<Vec<Core>> {
+    let class = host.remoteproc_class();
+    let mut cores = Vec::new();
+    let entries = match std::fs::read_dir(&class) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(cores),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let dev = entry.file_name().to_string_lossy().into_owned();
+        let Some(index) = dev.strip_prefix("remoteproc").and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let dir = class.join(&dev);
+        let name = read_attr(&dir.join("name")).unwrap_or_else(|_| dev.clone());
+        cores.push(Core {
+            index,
+            dev,
+            dir,
+            name,
+        });
+    }
+    cores.sort_by_key(|c| c.index);
+    Ok(cores)
+}
+
+pub fn by_dev(host: &Host, dev: &str) -> io::Result<Core> {
+    list(host)?
+        .into_iter()
+        .find(|c| c.dev == dev)
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))
+}
+
+/// A sysfs attribute, trailing newline removed.
+pub fn read_attr(path: &std::path::Path) -> io::Result<String> {
+    let mut s = String::new();
+    std::fs::File::open(path)?.read_to_string(&mut s)?;
+    let trimmed = s.trim_end_matches(['\n', '\0']).len();
+    s.truncate(trimmed);
+    Ok(s)
+}
+
+/// Write an attribute in one write(2), as the kernel expects; the errno comes back unchanged.
+pub fn write_attr(path: &std::path::Path, value: &str) -> io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+    let n = f.write(value.as_bytes())?;
+    if n != value.len() {
+        return Err(io::Error::from_raw_os_error(libc::EIO));
+    }
+    Ok(())
+}
+
+impl Core {
+    pub fn state(&self) -> io::Result<String> {
+        read_attr(&self.dir.join("state"))
+    }
+
+    pub fn set_state(&self, cmd: &str) -> io::Result<()> {
+        write_attr(&self.dir.join("state"), cmd)
+    }
+
+    pub fn firmware(&self) -> io::Result<String> {
+        read_attr(&self.dir.join("firmware"))
+    }
+
+    pub fn set_firmware(&self, name: &str) -> io::Result<()> {
+        write_attr(&self.dir.join("firmware"), name)
+    }
+
+    /// Whether the kernel restarts this core after a crash (sysfs `recovery`, else debugfs).
+    pub fn recovery_enabled(&self, host: &Host) -> bool {
+        read_attr(&self.dir.join("recovery"))
+            .or_else(|_| read_attr(&host.debugfs_remoteproc(&self.dev).join("recovery")))
+            .map(|v| v == "enabled")
+            .unwrap_or(false)
+    }
+
+    /// `/dev/remoteprocN`, when the kernel has the character device.
+    pub fn cdev_path(&self, host: &Host) -> Option<PathBuf> {
+        let p = host.dev(&self.dev);
+        p.exists().then_some(p)
+    }
+
+    /// `remoteproc0 (m4)`, as messages name a core.
+    pub fn label(&self) -> String {
+        let mut s = self.dev.clone();
+        if self.name != self.dev {
+            s.push_str(" (");
+            s.push_str(&self.name);
+            s.push(')');
+        }
+        s
+    }
+}

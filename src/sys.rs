@@ -1,0 +1,197 @@
+//! The only place with `unsafe`: thin wrappers over the libc calls std does not offer (flock,
+//! fork, kill, ioctl, poll, signalfd, fifos, pipes), each returning errno-carrying errors.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+fn last() -> io::Error {
+    io::Error::last_os_error()
+}
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(last())
+    } else {
+        Ok(r)
+    }
+}
+
+fn cstr(p: &Path) -> io::Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// The text of an errno, without the "(os error N)" suffix std adds.
+pub fn strerror(errno: i32) -> String {
+    let mut buf = [0u8; 128];
+    // SAFETY: buf is writable for its length; the XSI variant writes a NUL-terminated string.
+    let r = unsafe { libc::strerror_r(errno, buf.as_mut_ptr() as *mut libc::c_char, buf.len()) };
+    if r != 0 {
+        return String::from("unknown error");
+    }
+    let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// flock(2); `nonblock` adds LOCK_NB (EWOULDBLOCK when held elsewhere).
+pub fn flock(fd: &impl AsRawFd, exclusive: bool, nonblock: bool) -> io::Result<()> {
+    let mut op = if exclusive {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_SH
+    };
+    if nonblock {
+        op |= libc::LOCK_NB;
+    }
+    loop {
+        // SAFETY: plain syscall on a valid descriptor.
+        match cvt(unsafe { libc::flock(fd.as_raw_fd(), op) }) {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            r => return r.map(|_| ()),
+        }
+    }
+}
+
+pub enum Forked {
+    Child,
+    Parent(i32),
+}
+
+/// fork(2). The runtime is single-threaded when it forks.
+pub fn fork() -> io::Result<Forked> {
+    // SAFETY: the process has one thread; the child only runs Rust code of this program.
+    let pid = cvt(unsafe { libc::fork() })?;
+    Ok(if pid == 0 {
+        Forked::Child
+    } else {
+        Forked::Parent(pid)
+    })
+}
+
+pub fn setsid() {
+    // SAFETY: no memory involved; failure (already a group leader) is harmless.
+    unsafe { libc::setsid() };
+}
+
+pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
+    // SAFETY: plain syscall.
+    cvt(unsafe { libc::kill(pid, sig) }).map(|_| ())
+}
+
+/// waitpid(2) without flags; returns the raw status.
+pub fn waitpid(pid: i32) -> io::Result<i32> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out pointer.
+        match cvt(unsafe { libc::waitpid(pid, &mut status, 0) }) {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            r => return r.map(|_| status),
+        }
+    }
+}
+
+/// ioctl with an `int` argument passed by pointer (both `_IOW` and `_IOR` shapes).
+pub fn ioctl_int(fd: &impl AsRawFd, req: u64, val: &mut i32) -> io::Result<()> {
+    // SAFETY: val points to a live i32, which is what both remoteproc ioctls read or write.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), req as _, val as *mut i32) }).map(|_| ())
+}
+
+/// poll(2) over (fd, events); fills revents. EINTR → Ok(0).
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    // SAFETY: fds is a valid slice of pollfd.
+    match cvt(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }) {
+        Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(0),
+        r => r.map(|n| n as usize),
+    }
+}
+
+pub fn pollfd(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// A pipe with both ends close-on-exec: (read, write).
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for two descriptors.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+pub fn mkfifo(path: &Path) -> io::Result<()> {
+    let c = cstr(path)?;
+    // SAFETY: c is a valid NUL-terminated path.
+    cvt(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }).map(|_| ())
+}
+
+/// Block `sigs` and return a signalfd (non-blocking, close-on-exec) that reports them.
+pub fn signalfd(sigs: &[i32]) -> io::Result<OwnedFd> {
+    // SAFETY: set is initialised by sigemptyset before use; pointers are valid.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in sigs {
+            libc::sigaddset(&mut set, s);
+        }
+        cvt(libc::sigprocmask(
+            libc::SIG_BLOCK,
+            &set,
+            std::ptr::null_mut(),
+        ))?;
+        let fd = cvt(libc::signalfd(
+            -1,
+            &set,
+            libc::SFD_NONBLOCK | libc::SFD_CLOEXEC,
+        ))?;
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Read one pending signal number from a signalfd, if any.
+pub fn signalfd_read(fd: &impl AsRawFd) -> Option<i32> {
+    // SAFETY: info is a plain-old-data struct of the size the kernel writes.
+    unsafe {
+        let mut info: libc::signalfd_siginfo = std::mem::zeroed();
+        let n = libc::read(
+            fd.as_raw_fd(),
+            &mut info as *mut _ as *mut libc::c_void,
+            std::mem::size_of::<libc::signalfd_siginfo>(),
+        );
+        if n == std::mem::size_of::<libc::signalfd_siginfo>() as isize {
+            Some(info.ssi_signo as i32)
+        } else {
+            None
+        }
+    }
+}
+
+pub fn ignore_sigpipe() {
+    // SAFETY: installing SIG_IGN has no memory effects.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
+/// Die by `sig` with its default action, so that a waiting parent sees a signal death.
+pub fn die_by_signal(sig: i32) -> ! {
+    // SAFETY: restoring the default action, unblocking and raising are plain syscalls.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(sig);
+        libc::_exit(128 + sig)
+    }
+}
+
+/// Exit immediately without running destructors or flushing std buffers twice (after fork).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns.
+    unsafe { libc::_exit(code) }
+}

@@ -1,0 +1,140 @@
+//! The container lifecycle as engines drive it, checked against the real core
+//! and the exit status of the process that stands for the container.
+use std::time::Duration;
+
+use super::{ensure, Verdict};
+use crate::kernel::Core;
+use crate::runtime::{firmware, run, Bundle};
+use crate::system;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// create + start; returns the bundle and the monitor pid with the core running.
+fn started(core: &Core, id: &str, script: &str) -> Result<(Bundle, i32), String> {
+    let bundle = Bundle::new(id, Some(&firmware(script)), &[])?;
+    bundle.create().ok().map_err(|e| format!("create: {e}"))?;
+    let pid = bundle.monitor_pid()?;
+    let status = bundle.status()?;
+    ensure(status == "created", || {
+        format!("status after create: {status}")
+    })?;
+    ensure(core.state() == "offline", || {
+        format!("core {} before start", core.state())
+    })?;
+    run(&["start", id])
+        .ok()
+        .map_err(|e| format!("start: {e}"))?;
+    ensure(core.state() == "running", || {
+        format!("core {} when start returned", core.state())
+    })?;
+    Ok((bundle, pid))
+}
+
+/// Whether `pid` holds /dev/remoteprocN open.
+fn holds_cdev(pid: i32, core: &Core) -> bool {
+    let want = core.cdev();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.flatten()
+                .any(|e| std::fs::read_link(e.path()).is_ok_and(|p| p == want))
+        })
+        .unwrap_or(false)
+}
+
+fn deleted(bundle: &Bundle, core: &Core, force: bool) -> Result<(), String> {
+    let args: &[&str] = if force {
+        &["delete", "--force", &bundle.id]
+    } else {
+        &["delete", &bundle.id]
+    };
+    run(args).ok().map_err(|e| format!("delete: {e}"))?;
+    ensure(!bundle.state_dir().exists(), || {
+        "state dir left after delete".into()
+    })?;
+    let again = run(&["state", &bundle.id]);
+    ensure(again.code != 0, || {
+        "state of a deleted container succeeded".into()
+    })?;
+    core.wait_state("offline", SECOND).map(|_| ())
+}
+
+pub fn full_lifecycle(core: &Core) -> Verdict {
+    let (bundle, pid) = started(core, "life", "trace alive\n")?;
+    let status = bundle.status()?;
+    ensure(status == "running", || {
+        format!("status after start: {status}")
+    })?;
+    ensure(holds_cdev(pid, core), || {
+        format!("monitor {pid} does not hold {}", core.cdev().display())
+    })?;
+    run(&["kill", "life", "TERM"])
+        .ok()
+        .map_err(|e| format!("kill: {e}"))?;
+    let code = system::wait_pid(pid, 5 * SECOND);
+    ensure(code == Some(143), || {
+        format!("monitor exit status {code:?}, expected 143")
+    })?;
+    ensure(core.state() == "offline", || {
+        format!("core {} after kill TERM", core.state())
+    })?;
+    let status = bundle.status()?;
+    ensure(status == "stopped", || {
+        format!("status after kill: {status}")
+    })?;
+    deleted(&bundle, core, false)?;
+    Ok("created → running (cdev held) → 143 → stopped → deleted; core offline".into())
+}
+
+pub fn monitor_sigkill(core: &Core) -> Verdict {
+    let (bundle, pid) = started(core, "sigkill", "trace alive\n")?;
+    system::kill(pid, libc::SIGKILL).map_err(|e| e.to_string())?;
+    let took = core.wait_state("offline", SECOND)?;
+    let code = system::wait_pid(pid, SECOND);
+    ensure(code == Some(137), || format!("monitor status {code:?}"))?;
+    let status = bundle.status()?;
+    ensure(status == "stopped", || {
+        format!("status after the monitor died: {status}")
+    })?;
+    deleted(&bundle, core, false)?;
+    Ok(format!(
+        "core offline {} µs after SIGKILL, no runtime command",
+        took.as_micros()
+    ))
+}
+
+pub fn kill_sigkill(core: &Core) -> Verdict {
+    let (bundle, pid) = started(core, "killkill", "trace alive\n")?;
+    run(&["kill", "killkill", "KILL"])
+        .ok()
+        .map_err(|e| format!("kill: {e}"))?;
+    let code = system::wait_pid(pid, 5 * SECOND);
+    ensure(code == Some(137), || {
+        format!("monitor exit status {code:?}, expected 137")
+    })?;
+    ensure(core.state() == "offline", || {
+        format!("core {} after kill KILL", core.state())
+    })?;
+    deleted(&bundle, core, false)?;
+    Ok("137, core offline".into())
+}
+
+pub fn crash_exit(core: &Core) -> Verdict {
+    let (bundle, pid) = started(
+        core,
+        "crash",
+        "trace about to crash\nsleep 300\ncrash fatal-error\n",
+    )?;
+    let code = system::wait_pid(pid, 5 * SECOND);
+    ensure(code == Some(134), || {
+        format!("monitor exit status {code:?}, expected 134")
+    })?;
+    let after_exit = core.state();
+    let status = bundle.status()?;
+    ensure(status == "stopped", || {
+        format!("status after the crash: {status}")
+    })?;
+    deleted(&bundle, core, false)?;
+    Ok(format!(
+        "134; core {after_exit} once the monitor exited, offline after delete"
+    ))
+}

@@ -1,0 +1,99 @@
+//! The scenarios, most important first, each a function that sets up, acts,
+//! asserts and says what it measured.
+mod errors;
+mod kernel;
+mod lifecycle;
+
+use std::time::Duration;
+
+use crate::kernel::Core;
+
+/// A scenario's verdict: a short note on success, the reason on failure.
+pub type Verdict = Result<String, String>;
+
+pub struct Scenario {
+    pub name: &'static str,
+    pub run: fn(&Core) -> Verdict,
+}
+
+pub const ALL: &[Scenario] = &[
+    Scenario {
+        name: "kernel: firmware loads, runs and writes its trace",
+        run: kernel::boot_and_trace,
+    },
+    Scenario {
+        name: "runtime: full lifecycle through /dev/remoteprocN",
+        run: lifecycle::full_lifecycle,
+    },
+    Scenario {
+        name: "runtime: monitor SIGKILLed, kernel stops the core",
+        run: lifecycle::monitor_sigkill,
+    },
+    Scenario {
+        name: "runtime: kill KILL",
+        run: lifecycle::kill_sigkill,
+    },
+    Scenario {
+        name: "runtime: firmware crash, recovery disabled",
+        run: lifecycle::crash_exit,
+    },
+    Scenario {
+        name: "runtime: entry point is not an ELF",
+        run: errors::not_elf,
+    },
+    Scenario {
+        name: "runtime: entry point missing from the rootfs",
+        run: errors::missing_firmware,
+    },
+    Scenario {
+        name: "runtime: core already started through sysfs",
+        run: errors::core_busy,
+    },
+    Scenario {
+        name: "kernel: crash with recovery disabled",
+        run: kernel::crash_recovery_disabled,
+    },
+    Scenario {
+        name: "kernel: crash with recovery enabled",
+        run: kernel::crash_recovery_enabled,
+    },
+    Scenario {
+        name: "kernel: start errors (missing file, not ELF)",
+        run: kernel::start_errors,
+    },
+    Scenario {
+        name: "kernel: cdev shutdown-on-release, holder SIGKILLed",
+        run: kernel::cdev_release_on_kill,
+    },
+    Scenario {
+        name: "kernel: sysfs + cdev start are two references",
+        run: kernel::two_reference_trap,
+    },
+    Scenario {
+        name: "kernel: rpmsg channels and echo",
+        run: kernel::rpmsg_echo,
+    },
+];
+
+/// Checks a condition, failing the scenario with `why` when it does not hold.
+pub fn ensure(cond: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(why())
+    }
+}
+
+/// Polls `f` until it returns true or `timeout` passes.
+pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
