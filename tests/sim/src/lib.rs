@@ -1,1 +1,5 @@
-//! Test support for hybrid-runtime: firmware ELF builder and simulator harness.
+//! Test support for hybrid-runtime: the firmware ELF builder, the ELF reader the
+//! simulator loads firmware with, and the `Sim` guard that runs the simulator.
+pub mod elf;
+pub mod firmware;
+pub mod harness;

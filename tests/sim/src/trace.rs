@@ -1,0 +1,15 @@
+//! The firmware's trace ring buffer: written by the firmware (wrapping to the
+//! start when full, never NUL-terminated) and read as `rproc_trace_read` does —
+//! the buffer from its start up to the first NUL byte or its length.
+use crate::world::Proc;
+
+/// What a read of debugfs `trace0` returns.
+pub fn read(p: &Proc) -> Vec<u8> {
+    match p.run.as_ref().and_then(|r| r.trace.as_ref()) {
+        Some((_, buf)) => {
+            let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            buf[..len].to_vec()
+        }
+        None => Vec::new(),
+    }
+}
