@@ -17,6 +17,8 @@ pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// Where stdout went: for `create`, the container's stdout that the monitor keeps writing.
+    pub stdout_path: String,
 }
 
 impl Output {
@@ -55,6 +57,7 @@ pub fn run(args: &[&str]) -> Output {
                 code: -1,
                 stdout: String::new(),
                 stderr: format!("cannot run {RUNTIME}: {e}"),
+                stdout_path: out_path,
             }
         }
     };
@@ -88,6 +91,7 @@ pub fn run(args: &[&str]) -> Output {
         code,
         stdout: read(&out_path),
         stderr,
+        stdout_path: out_path,
     }
 }
 

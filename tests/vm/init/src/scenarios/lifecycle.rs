@@ -138,3 +138,94 @@ pub fn crash_exit(core: &Core) -> Verdict {
         "134; core {after_exit} once the monitor exited, offline after delete"
     ))
 }
+
+pub fn delete_force_running(core: &Core) -> Verdict {
+    let (bundle, pid) = started(core, "forced", "trace alive\n")?;
+    let refused = run(&["delete", "forced"]);
+    ensure(refused.code != 0, || {
+        "delete of a running container succeeded".into()
+    })?;
+    ensure(core.state() == "running", || {
+        format!("core {} after a refused delete", core.state())
+    })?;
+    deleted(&bundle, core, true)?;
+    let code = system::wait_pid(pid, 5 * SECOND);
+    ensure(code.is_some(), || {
+        format!("monitor {pid} still alive after delete --force")
+    })?;
+    let unknown = run(&["delete", "--force", "forced"]);
+    ensure(unknown.code == 0, || {
+        format!("delete --force of a deleted id: exit {}", unknown.code)
+    })?;
+    Ok(format!(
+        "refused without --force; forced: core offline, monitor status {code:?}"
+    ))
+}
+
+pub fn recovered_crash_keeps_running(core: &Core) -> Verdict {
+    core.write(core.debug("recovery"), "enabled")
+        .map_err(|e| format!("recovery: {e}"))?;
+    let (bundle, pid) = started(core, "recover", "trace alive\n")?;
+    core.write(core.debug("crash"), "1")
+        .map_err(|e| format!("debugfs crash: {e}"))?;
+    std::thread::sleep(SECOND / 2);
+    ensure(core.state() == "running", || {
+        format!("core {} after a recovered crash", core.state())
+    })?;
+    let alive = system::wait_pid(pid, Duration::ZERO);
+    ensure(alive.is_none(), || {
+        format!("monitor exited {alive:?} on a recovered crash")
+    })?;
+    let status = bundle.status()?;
+    ensure(status == "running", || {
+        format!("status after a recovered crash: {status}")
+    })?;
+    run(&["kill", "recover", "TERM"])
+        .ok()
+        .map_err(|e| format!("kill: {e}"))?;
+    let code = system::wait_pid(pid, 5 * SECOND);
+    ensure(code == Some(143), || {
+        format!("monitor exit status {code:?}, expected 143")
+    })?;
+    deleted(&bundle, core, false)?;
+    Ok("still running after the kernel recovered the core; TERM → 143".into())
+}
+
+pub fn one_container_per_core(core: &Core) -> Verdict {
+    let first = Bundle::new("first", Some(&firmware("trace first\n")), &[])?;
+    first
+        .create()
+        .ok()
+        .map_err(|e| format!("create first: {e}"))?;
+    let pid = first.monitor_pid()?;
+    let second = Bundle::new("second", Some(&firmware("trace second\n")), &[])?;
+    let out = second.create();
+    let result = (|| {
+        ensure(out.code > 0, || {
+            format!("second create exited {}", out.code)
+        })?;
+        ensure(out.stderr.contains("first"), || {
+            format!("loser not told the winner: {}", out.stderr.trim())
+        })?;
+        ensure(!second.state_dir().exists(), || {
+            "state dir of the loser left".into()
+        })
+    })();
+    deleted(&first, core, true)?;
+    system::wait_pid(pid, 5 * SECOND);
+    result?;
+    Ok(out.stderr.trim().to_string())
+}
+
+pub fn kill_refuses_other_signals(core: &Core) -> Verdict {
+    let (bundle, pid) = started(core, "hup", "trace alive\n")?;
+    let out = run(&["kill", "hup", "HUP"]);
+    let still = core.state();
+    let result = ensure(out.code != 0 && still == "running", || {
+        format!("kill HUP: exit {}, core {still}", out.code)
+    });
+    deleted(&bundle, core, true)?;
+    system::wait_pid(pid, 5 * SECOND);
+    result?;
+    Ok(out.stderr.trim().to_string())
+}

@@ -3,6 +3,7 @@
 mod errors;
 mod kernel;
 mod lifecycle;
+mod logs;
 
 use std::time::Duration;
 
@@ -48,6 +49,34 @@ pub const ALL: &[Scenario] = &[
     Scenario {
         name: "runtime: core already started through sysfs",
         run: errors::core_busy,
+    },
+    Scenario {
+        name: "runtime: delete --force of a running container",
+        run: lifecycle::delete_force_running,
+    },
+    Scenario {
+        name: "runtime: crash recovered by the kernel keeps the container",
+        run: lifecycle::recovered_crash_keeps_running,
+    },
+    Scenario {
+        name: "runtime: one container per core",
+        run: lifecycle::one_container_per_core,
+    },
+    Scenario {
+        name: "runtime: kill with a signal that does not end firmware",
+        run: lifecycle::kill_refuses_other_signals,
+    },
+    Scenario {
+        name: "runtime: logs from the trace buffer",
+        run: logs::trace,
+    },
+    Scenario {
+        name: "runtime: logs from the rpmsg tty",
+        run: logs::tty,
+    },
+    Scenario {
+        name: "runtime: logs from an rpmsg endpoint",
+        run: logs::endpoint,
     },
     Scenario {
         name: "kernel: crash with recovery disabled",

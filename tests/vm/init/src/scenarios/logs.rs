@@ -1,0 +1,95 @@
+//! Firmware output reaching the container's stdout and `logs`, from each
+//! source the kernel offers: the trace buffer, the rpmsg tty, an rpmsg endpoint.
+use std::time::Duration;
+
+use super::{ensure, eventually, Verdict};
+use crate::kernel::Core;
+use crate::runtime::{run, Bundle};
+use crate::system;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// Runs a container of `fw` with log source `source` until `lines` appear on
+/// its stdout, then checks `logs` and stops it.
+fn streams(core: &Core, id: &str, fw: &[u8], source: &str, lines: &[String]) -> Verdict {
+    let bundle = Bundle::new(id, Some(fw), &[("io.hybrid-runtime.log.source", source)])?;
+    let create = bundle.create();
+    create.ok().map_err(|e| format!("create: {e}"))?;
+    let pid = bundle.monitor_pid()?;
+    run(&["start", id])
+        .ok()
+        .map_err(|e| format!("start: {e}"))?;
+    let stdout = || std::fs::read_to_string(&create.stdout_path).unwrap_or_default();
+    let all_there = |text: &str| {
+        lines
+            .iter()
+            .all(|l| text.lines().any(|x| x.ends_with(l.as_str())))
+    };
+    let seen = eventually(5 * SECOND, || all_there(&stdout()));
+    let out = stdout();
+    let logs = run(&["logs", id]);
+    run(&["kill", id, "TERM"])
+        .ok()
+        .map_err(|e| format!("kill: {e}"))?;
+    system::wait_pid(pid, 5 * SECOND);
+    run(&["delete", id])
+        .ok()
+        .map_err(|e| format!("delete: {e}"))?;
+    core.wait_state("offline", SECOND)?;
+    ensure(seen, || {
+        format!(
+            "container stdout: {out:?}; `logs`: exit {} {:?} {:?}",
+            logs.code,
+            logs.stdout,
+            logs.stderr.trim()
+        )
+    })?;
+    for l in lines {
+        let n = out.lines().filter(|x| x.ends_with(l.as_str())).count();
+        ensure(n == 1, || {
+            format!("{l:?} appears {n} times on stdout: {out:?}")
+        })?;
+    }
+    logs.ok().map_err(|e| format!("logs: {e}"))?;
+    ensure(all_there(&logs.stdout), || {
+        format!("`logs` printed {:?}", logs.stdout)
+    })?;
+    Ok(format!("{} lines on stdout and in `logs`", lines.len()))
+}
+
+fn numbered(prefix: &str, n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("{prefix} {i}")).collect()
+}
+
+pub fn trace(core: &Core) -> Verdict {
+    let script = "repeat 5\ntrace trace line {n}\nsleep 50\nend\n";
+    let fw = hybrid_sim::firmware::Firmware::new()
+        .with_trace(4096)
+        .script(script)
+        .bytes();
+    streams(core, "logtrace", &fw, "trace", &numbered("trace line", 5))
+}
+
+pub fn tty(core: &Core) -> Verdict {
+    let script = "sleep 300\nrepeat 5\ntty tty line {n}\nsleep 50\nend\n";
+    let fw = hybrid_sim::firmware::Firmware::new()
+        .with_rpmsg()
+        .script(script)
+        .bytes();
+    streams(core, "logtty", &fw, "tty", &numbered("tty line", 5))
+}
+
+pub fn endpoint(core: &Core) -> Verdict {
+    let script = "sleep 300\nrepeat 5\nept endpoint line {n}\nsleep 50\nend\n";
+    let fw = hybrid_sim::firmware::Firmware::new()
+        .with_rpmsg()
+        .script(script)
+        .bytes();
+    streams(
+        core,
+        "logept",
+        &fw,
+        "endpoint",
+        &numbered("endpoint line", 5),
+    )
+}
