@@ -52,6 +52,11 @@ pub const APPLETS: &[Applet] = &[
         run: cmd::ps::run,
     },
     Applet {
+        name: "logs",
+        summary: "print the firmware output of a container",
+        run: cmd::logs::run,
+    },
+    Applet {
         name: "features",
         summary: "print what this runtime supports as JSON",
         run: cmd::features::run,

@@ -5,6 +5,7 @@ mod applet;
 mod cli;
 mod cmd;
 mod config;
+mod console;
 mod container;
 mod error;
 mod host;

@@ -11,6 +11,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::console::config::LogConfig;
+use crate::console::stream::LogStream;
 use crate::container::{
     create, process, write_atomic, Exit, Record, EXIT_FILE, REPLY_FIFO, STARTED_FILE, START_FIFO,
 };
@@ -49,6 +51,8 @@ pub struct Setup {
     /// The container's record (annotations included); the monitor adds its own pid before
     /// saying it is ready.
     pub record: Record,
+    /// Where the firmware's output is read from and how much of it is kept.
+    pub logs: LogConfig,
 }
 
 /// A descriptor polled by the monitor on behalf of another part of the runtime (firmware log
@@ -59,6 +63,8 @@ pub trait Source {
     fn ready(&mut self);
     /// Called on every tick (about every 200 ms) while the core runs.
     fn tick(&mut self);
+    /// The kernel reported a crash of the core (`kernel_line` is its log record).
+    fn crashed(&mut self, kernel_line: &str);
     /// Called once before the monitor stops the core or ends (e.g. to save crash context).
     fn finish(&mut self);
 }
@@ -191,8 +197,9 @@ impl Monitor {
             if let Some(ending) = self.read_kmsg() {
                 return ending;
             }
-            for (i, s) in self.sources.iter_mut().enumerate() {
-                if fds[first_source + i].revents != 0 {
+            // Sources added by a start in this round were not polled yet.
+            for (s, fd) in self.sources.iter_mut().zip(&fds[first_source..]) {
+                if fd.revents != 0 {
                     s.ready();
                 }
             }
@@ -344,7 +351,11 @@ impl Monitor {
 
     /// Hook: the core runs. Log sources (firmware console) are opened and added to
     /// `self.sources` here.
-    fn after_start(&mut self) {}
+    fn after_start(&mut self) {
+        let s = &self.setup;
+        let logs = LogStream::start(s.logs.clone(), &s.host, &s.core.dev, &s.state_dir);
+        self.sources.push(Box::new(logs));
+    }
 
     fn read_kmsg(&mut self) -> Option<Ending> {
         let dev = self.setup.core.dev.clone();
@@ -352,10 +363,15 @@ impl Monitor {
         let mut events = Vec::new();
         while let Some(text) = k.next_record() {
             if let Some(ev) = kmsg::core_event(&dev, &text) {
-                events.push(ev);
+                events.push((ev, text));
             }
         }
-        for ev in events {
+        for (ev, text) in events {
+            if let (CoreEvent::Crashed(_), true) = (&ev, self.started) {
+                for s in &mut self.sources {
+                    s.crashed(&text);
+                }
+            }
             match ev {
                 CoreEvent::Crashed(kind) if self.started => {
                     if !self.recovery {

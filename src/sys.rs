@@ -195,3 +195,47 @@ pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns.
     unsafe { libc::_exit(code) }
 }
+
+/// Put a terminal in raw mode (no echo, no line editing, no output processing), immediately.
+pub fn tty_raw(fd: &impl AsRawFd) -> io::Result<()> {
+    // SAFETY: t is initialised by tcgetattr before use; fd is a valid descriptor.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        cvt(libc::tcgetattr(fd.as_raw_fd(), &mut t))?;
+        libc::cfmakeraw(&mut t);
+        cvt(libc::tcsetattr(fd.as_raw_fd(), libc::TCSANOW, &t)).map(|_| ())
+    }
+}
+
+/// `struct rpmsg_endpoint_info` of <linux/rpmsg.h>.
+#[repr(C)]
+struct RpmsgEndpointInfo {
+    name: [u8; 32],
+    src: u32,
+    dst: u32,
+}
+
+/// RPMSG_CREATE_EPT_IOCTL = _IOW(0xb5, 0x1, struct rpmsg_endpoint_info).
+const RPMSG_CREATE_EPT_IOCTL: u64 = 0x4028_b501;
+/// RPMSG_DESTROY_EPT_IOCTL = _IO(0xb5, 0x2).
+const RPMSG_DESTROY_EPT_IOCTL: u64 = 0xb502;
+
+/// Ask an rpmsg control device (`/dev/rpmsg_ctrlN`) for a new endpoint device named `name`
+/// (at most 31 bytes) from address `src` to the firmware's address `dst`.
+pub fn rpmsg_create_ept(ctrl: &impl AsRawFd, name: &str, src: u32, dst: u32) -> io::Result<()> {
+    let mut info = RpmsgEndpointInfo {
+        name: [0; 32],
+        src,
+        dst,
+    };
+    let n = name.len().min(31);
+    info.name[..n].copy_from_slice(&name.as_bytes()[..n]);
+    // SAFETY: info is a live struct with the layout the ioctl reads.
+    cvt(unsafe { libc::ioctl(ctrl.as_raw_fd(), RPMSG_CREATE_EPT_IOCTL as _, &info) }).map(|_| ())
+}
+
+/// Remove the endpoint device open on `ept` (`/dev/rpmsgM`).
+pub fn rpmsg_destroy_ept(ept: &impl AsRawFd) -> io::Result<()> {
+    // SAFETY: the ioctl takes no argument.
+    cvt(unsafe { libc::ioctl(ept.as_raw_fd(), RPMSG_DESTROY_EPT_IOCTL as _) }).map(|_| ())
+}

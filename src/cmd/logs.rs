@@ -58,7 +58,10 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     };
     let mut log = Log::open(&c.dir);
     let printed = log.print(&mut p, a.tail).and_then(|()| {
-        while a.follow {
+        if !a.follow {
+            return Ok(());
+        }
+        loop {
             log.follow(&mut p)?;
             if !c.monitor_alive() {
                 // The monitor wrote its last line before exiting: take it and stop.
@@ -66,7 +69,6 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
             }
             std::thread::sleep(FOLLOW_EVERY);
         }
-        Ok(())
     });
     match printed {
         // The reader went away (`logs … | head`): that is the end, not a failure.

@@ -5,6 +5,7 @@ pub mod delete;
 pub mod features;
 pub mod kill;
 pub mod list;
+pub mod logs;
 pub mod ps;
 pub mod start;
 pub mod state;

@@ -7,6 +7,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::cli::Global;
+use crate::console::config::LogConfig;
 use crate::error::{cat, Context, Error, Result};
 use crate::monitor::{self, Setup};
 use crate::oci::bundle::Bundle;
@@ -64,6 +65,13 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
         }
     };
     let if_running = select::if_running(&bundle)?;
+    let annotation = |k: &str| bundle.annotation(k);
+    let env = bundle
+        .config
+        .process
+        .as_ref()
+        .map_or(&[][..], |p| &p.env[..]);
+    let logs = LogConfig::from_settings(&annotation, env)?;
     let core = select::choose(&g.host, &bundle)?;
     let label = core.label();
     let state = core.state().ctx_path("reading the state of", &core.dir)?;
@@ -143,7 +151,7 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
     match prepare(
         g, req, &dir, &bundle, &core, adopt, if_running, image, guard, &mut undo,
     ) {
-        Ok(record) => match spawn(g, req, &dir, record, core, cdev, &mut undo) {
+        Ok(record) => match spawn(g, req, &dir, record, core, cdev, logs, &mut undo) {
             Ok(()) => Ok(0),
             Err(e) => {
                 undo.run();
@@ -228,6 +236,7 @@ fn spawn(
     record: Record,
     core: crate::platform::remoteproc::Core,
     cdev: Option<PathBuf>,
+    logs: LogConfig,
     undo: &mut Undo,
 ) -> Result<()> {
     let record_core = record.core.clone();
@@ -247,6 +256,7 @@ fn spawn(
                 adopted: record.adopted,
                 claim,
                 record,
+                logs,
             };
             monitor::run(setup, ready_write)
         }

@@ -90,6 +90,11 @@ impl Bundle {
             "HYBRID_IF_RUNNING",
             "MCU",
             "BOARD",
+            "HYBRID_LOG_SOURCE",
+            "HYBRID_LOG_CHANNEL",
+            "HYBRID_LOG_HELLO",
+            "HYBRID_LOG_MAX_SIZE",
+            "HYBRID_LOG_MAX_FILES",
         ]
         .iter()
         .filter_map(|k| std::env::var(k).ok().map(|v| cat(&[k, "=", &v])))

@@ -8,3 +8,5 @@ pub mod elf;
 pub mod firmware;
 pub mod kmsg;
 pub mod remoteproc;
+pub mod rpmsg;
+pub mod trace;

@@ -1,0 +1,449 @@
+//! The monitor's log stream: picks the firmware's log source once the core runs (discovery is
+//! retried for a while, channels appear after the firmware announces them), reads it — tty and
+//! endpoints when `poll(2)` says so, the trace buffer on the monitor's tick (~200 ms, it has no
+//! notification) — and sends every whole line
+//! to the container's stdout and to `console.log`. What was chosen, or why nothing could be,
+//! is recorded in `console.source` for the `logs` command.
+
+use crate::console::config::{LogConfig, Source};
+use crate::console::lines::LineBuffer;
+use crate::console::stdout::StdoutSink;
+use crate::console::store::{self, LogFile};
+use crate::error::cat;
+use crate::host::Host;
+use crate::monitor::Source as MonitorSource;
+use crate::platform::rpmsg::{self, Channel, Kind};
+use crate::platform::trace::{self, TraceFollower, Update};
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long after start channels may take to appear before the choice is settled.
+pub const DISCOVERY: Duration = Duration::from_secs(2);
+/// Lines of the trace buffer written to the log when the core crashes.
+const CRASH_TAIL: usize = 20;
+/// Records what the monitor chose: `<kind> <detail>`, or `none <reason>`.
+pub const SOURCE_FILE: &str = "console.source";
+const NOTE: &str = "hybrid-runtime: ";
+
+/// Where the firmware's output comes from right now.
+enum Active {
+    /// Still looking: until `deadline` after start, or for as long as it takes when a source
+    /// that was open went away (the kernel is restarting the core).
+    Pending {
+        deadline: Option<Instant>,
+    },
+    Tty(File),
+    /// `created`: made through the control device, to be removed at the end.
+    Endpoint {
+        file: File,
+        created: bool,
+    },
+    Trace,
+    /// Nothing to read; the reason was recorded.
+    Nothing,
+}
+
+/// Where lines go: stdout and the log file.
+struct Sinks {
+    stdout: StdoutSink,
+    file: Option<LogFile>,
+}
+
+impl Sinks {
+    fn line(&mut self, line: &[u8]) {
+        if let Some(e) = self.stdout.line(line) {
+            warn(&[
+                "stdout stopped taking firmware output (",
+                &e.to_string(),
+                "); the log file still does",
+            ]);
+        }
+        if let Some(f) = &mut self.file {
+            if let Err(e) = f.append(line) {
+                warn(&[&e.to_string(), "; firmware output is no longer saved"]);
+                self.file = None;
+            }
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        let mut line = Vec::with_capacity(NOTE.len() + text.len());
+        line.extend_from_slice(NOTE.as_bytes());
+        line.extend_from_slice(text.as_bytes());
+        self.line(&line);
+    }
+}
+
+pub struct LogStream {
+    cfg: LogConfig,
+    core: String,
+    rproc_dir: PathBuf,
+    trace_path: PathBuf,
+    rpmsg_class: PathBuf,
+    dev_dir: PathBuf,
+    state_dir: PathBuf,
+    active: Active,
+    lines: LineBuffer,
+    follower: TraceFollower,
+    snap: Vec<u8>,
+    bytes: Vec<u8>,
+    sinks: Sinks,
+}
+
+impl LogStream {
+    /// Start streaming the logs of core `core` (`remoteprocN`), which has just been started.
+    /// Never fails: a missing log file or source is reported and the firmware runs on.
+    pub fn start(cfg: LogConfig, host: &Host, core: &str, state_dir: &Path) -> LogStream {
+        let file = match LogFile::open(
+            &state_dir.join(store::FILE_NAME),
+            cfg.max_size,
+            cfg.max_files,
+        ) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                warn(&[&e.to_string(), "; firmware output is not saved"]);
+                None
+            }
+        };
+        let active = if cfg.source == Source::None {
+            Active::Nothing
+        } else {
+            Active::Pending {
+                deadline: Some(Instant::now() + DISCOVERY),
+            }
+        };
+        let mut s = LogStream {
+            rproc_dir: host.remoteproc_class().join(core),
+            trace_path: host.debugfs_remoteproc(core).join("trace0"),
+            rpmsg_class: host.path("/sys/class/rpmsg"),
+            dev_dir: host.path("/dev"),
+            state_dir: state_dir.to_owned(),
+            core: core.to_owned(),
+            cfg,
+            active,
+            lines: LineBuffer::default(),
+            follower: TraceFollower::default(),
+            snap: Vec::new(),
+            bytes: Vec::new(),
+            sinks: Sinks {
+                stdout: StdoutSink::new(),
+                file,
+            },
+        };
+        if s.cfg.source == Source::None {
+            s.record("none logging is disabled by io.hybrid-runtime.log.source=none");
+        } else {
+            s.discover(Instant::now());
+        }
+        s
+    }
+
+    fn push(&mut self, n: usize, buf: &[u8]) {
+        let sinks = &mut self.sinks;
+        self.lines.push(&buf[..n], &mut |l| sinks.line(l));
+    }
+
+    fn close_source(&mut self) {
+        let sinks = &mut self.sinks;
+        self.lines.flush(&mut |l| sinks.line(l));
+        if let Active::Endpoint {
+            file,
+            created: true,
+        } = &self.active
+        {
+            rpmsg::destroy(file);
+        }
+        self.active = Active::Nothing;
+    }
+
+    /// Read the trace buffer and pass on what is new.
+    fn poll_trace(&mut self) {
+        if trace::read_snapshot(&self.trace_path, &mut self.snap).is_err() {
+            return;
+        }
+        self.bytes.clear();
+        let update = self.follower.update(&self.snap, &mut self.bytes);
+        match update {
+            Update::Unchanged => return,
+            Update::New => {}
+            Update::Lost => {
+                self.lines.discard();
+                self.sinks
+                    .note("the trace buffer wrapped before it was read: lines were lost");
+            }
+            Update::Restarted => {
+                let sinks = &mut self.sinks;
+                self.lines.flush(&mut |l| sinks.line(l));
+            }
+        }
+        let (lines, sinks) = (&mut self.lines, &mut self.sinks);
+        lines.push(&self.bytes, &mut |l| sinks.line(l));
+    }
+
+    /// The last lines of the trace buffer, as the crash left it.
+    fn crash_tail(&mut self) {
+        let end = self
+            .snap
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.snap.len());
+        let text = &self.snap[..end];
+        let total = text
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count();
+        if total == 0 {
+            return;
+        }
+        self.sinks.note("last lines of the trace buffer:");
+        for l in text
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .skip(total.saturating_sub(CRASH_TAIL))
+        {
+            self.sinks.line(l);
+        }
+    }
+
+    /// Look for the configured source; settle when found or when the time is up.
+    fn discover(&mut self, now: Instant) {
+        let Active::Pending { deadline } = self.active else {
+            return;
+        };
+        let expired = deadline.is_some_and(|d| now >= d);
+        let channels = rpmsg::discover(&self.rproc_dir);
+        let has_trace = self.trace_path.exists();
+        let want = self.cfg.channel.as_deref();
+        let named = |c: &&Channel, kind: Kind, default: Option<&str>| {
+            c.kind == kind && !want.or(default).is_some_and(|w| c.name != w && c.dev != w)
+        };
+        let tty = channels.iter().find(|c| named(c, Kind::Tty, None));
+        let raw = channels
+            .iter()
+            .find(|c| named(c, Kind::Endpoint, Some(rpmsg::RAW_CHANNEL)));
+        let ctrl = channels.iter().find(|c| c.kind == Kind::Control);
+        let choice = match self.cfg.source {
+            Source::Tty => tty.map(|c| Pick::Tty(c.clone())),
+            Source::Endpoint => raw
+                .map(|c| Pick::Endpoint(c.clone()))
+                .or_else(|| Some(Pick::Create(ctrl?.clone(), want?.to_owned()))),
+            Source::Trace => has_trace.then_some(Pick::Trace),
+            _ => {
+                let rpmsg = tty
+                    .map(|c| Pick::Tty(c.clone()))
+                    .or_else(|| raw.map(|c| Pick::Endpoint(c.clone())));
+                // Channels come after the firmware announces them: wait for them while the
+                // firmware declared an rpmsg device, unless the time is up.
+                let waiting = !expired && rpmsg::has_vdev(&self.rproc_dir);
+                rpmsg.or_else(|| (!waiting && has_trace).then_some(Pick::Trace))
+            }
+        };
+        match choice {
+            Some(pick) => self.open(pick, &channels),
+            None if expired && deadline.is_some() => {
+                let reason = self.no_source_reason(&channels, has_trace);
+                warn(&["no firmware log: ", &reason]);
+                self.record(&cat(&["none ", &reason]));
+                self.active = Active::Nothing;
+            }
+            None => {}
+        }
+    }
+
+    fn open(&mut self, pick: Pick, channels: &[Channel]) {
+        let dst_of = |name: &str| channels.iter().find(|c| c.name == name).map(|c| c.dst);
+        let opened = match &pick {
+            Pick::Tty(c) => rpmsg::open_tty(&self.dev_dir.join(&c.dev)).map(|f| {
+                (
+                    Active::Tty(f),
+                    cat(&["tty ", &c.dev, " (channel ", &c.name, ")"]),
+                )
+            }),
+            Pick::Endpoint(c) => rpmsg::open_endpoint(&self.dev_dir.join(&c.dev)).map(|file| {
+                let rec = cat(&["endpoint ", &c.dev, " (channel ", &c.name, ")"]);
+                (
+                    Active::Endpoint {
+                        file,
+                        created: false,
+                    },
+                    rec,
+                )
+            }),
+            Pick::Create(ctrl, name) => rpmsg::create_endpoint(
+                &self.dev_dir.join(&ctrl.dev),
+                &self.rpmsg_class,
+                &self.dev_dir,
+                name,
+                dst_of(name).unwrap_or(rpmsg::ADDR_ANY),
+            )
+            .map(|(file, dev)| {
+                let rec = cat(&["endpoint ", &dev, " (created as ", name, ")"]);
+                (
+                    Active::Endpoint {
+                        file,
+                        created: true,
+                    },
+                    rec,
+                )
+            }),
+            Pick::Trace => Ok((Active::Trace, String::from("trace trace0"))),
+        };
+        match opened {
+            Ok((active, rec)) => {
+                self.active = active;
+                self.record(&rec);
+                self.hello();
+                if let Active::Trace = self.active {
+                    self.poll_trace();
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                warn(&["no firmware log: ", &msg]);
+                self.record(&cat(&["none ", &msg]));
+                self.active = Active::Nothing;
+            }
+        }
+    }
+
+    /// Send the configured first message (some firmware only talks after the host has).
+    fn hello(&mut self) {
+        let Some(hello) = &self.cfg.hello else { return };
+        let (f, newline) = match &mut self.active {
+            Active::Tty(f) => (f, true),
+            Active::Endpoint { file, .. } => (file, false),
+            _ => return,
+        };
+        let mut msg = hello.as_bytes().to_vec();
+        if newline {
+            msg.push(b'\n');
+        }
+        if let Err(e) = f.write_all(&msg) {
+            warn(&[
+                "cannot send io.hybrid-runtime.log.hello to the firmware: ",
+                &e.to_string(),
+            ]);
+        }
+    }
+
+    fn no_source_reason(&self, channels: &[Channel], has_trace: bool) -> String {
+        let announced: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
+        let announced = if announced.is_empty() {
+            String::from("none")
+        } else {
+            announced.join(", ")
+        };
+        let vdev = rpmsg::has_vdev(&self.rproc_dir);
+        let which = self.cfg.channel.as_deref().unwrap_or("");
+        match self.cfg.source {
+            Source::Tty => cat(&["firmware on ", &self.core, " has no rpmsg tty channel ", which, " (channels: ", &announced, ")"]),
+            Source::Endpoint if which.is_empty() => cat(&["firmware on ", &self.core, " has no rpmsg-raw channel; set io.hybrid-runtime.log.channel to create a named endpoint (channels: ", &announced, ")"]),
+            Source::Endpoint => cat(&["firmware on ", &self.core, " has no endpoint ", which, " and no rpmsg control device to create it (channels: ", &announced, ")"]),
+            Source::Trace => cat(&["firmware on ", &self.core, " declares no trace buffer"]),
+            _ if vdev || has_trace => cat(&["firmware on ", &self.core, " announced no rpmsg tty or raw channel (channels: ", &announced, ") and declares no trace buffer"]),
+            _ => cat(&["firmware on ", &self.core, " declares no trace buffer and no rpmsg channel"]),
+        }
+    }
+
+    fn record(&self, what: &str) {
+        let mut text = String::from(what);
+        text.push('\n');
+        let path = self.state_dir.join(SOURCE_FILE);
+        if let Err(e) = fs::write(&path, text) {
+            warn(&[
+                "cannot record the log source in ",
+                &path.to_string_lossy(),
+                ": ",
+                &e.to_string(),
+            ]);
+        }
+    }
+}
+
+impl MonitorSource for LogStream {
+    /// The descriptor to wait on for readable output; -1 (ignored by poll) when there is none.
+    fn fd(&self) -> RawFd {
+        match &self.active {
+            Active::Tty(f) | Active::Endpoint { file: f, .. } => f.as_raw_fd(),
+            _ => -1,
+        }
+    }
+
+    /// The descriptor is readable (or hung up): take what is there.
+    fn ready(&mut self) {
+        let mut buf = [0u8; 4096];
+        for _ in 0..64 {
+            let f = match &mut self.active {
+                Active::Tty(f) | Active::Endpoint { file: f, .. } => f,
+                _ => return,
+            };
+            match rpmsg::read_available(f, &mut buf) {
+                Ok(0) => return,
+                Ok(n) => self.push(n, &buf),
+                Err(_) => {
+                    // The channel went away (the kernel is restarting the core, or it stopped):
+                    // look for it again.
+                    self.close_source();
+                    self.active = Active::Pending { deadline: None };
+                    return;
+                }
+            }
+        }
+    }
+
+    /// On every tick of the monitor: discovery retries and trace polling.
+    fn tick(&mut self) {
+        match self.active {
+            Active::Pending { .. } => self.discover(Instant::now()),
+            Active::Trace => self.poll_trace(),
+            _ => {}
+        }
+    }
+
+    /// The kernel reported a crash of the core (`kernel_line`): keep the context in the log.
+    fn crashed(&mut self, kernel_line: &str) {
+        if let Active::Trace = self.active {
+            self.poll_trace();
+        } else if trace::read_snapshot(&self.trace_path, &mut self.snap).is_ok() {
+            self.crash_tail();
+        }
+        self.sinks.note(kernel_line);
+    }
+
+    /// The core stops or the monitor ends: take the last output, flush a partial line, remove
+    /// an endpoint this stream created.
+    fn finish(&mut self) {
+        match self.active {
+            Active::Tty(_) | Active::Endpoint { .. } => self.ready(),
+            Active::Trace => self.poll_trace(),
+            _ => {}
+        }
+        self.close_source();
+    }
+}
+
+impl Drop for LogStream {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+enum Pick {
+    Tty(Channel),
+    Endpoint(Channel),
+    Create(Channel, String),
+    Trace,
+}
+
+/// A one-line message on the monitor's stderr (the container's stderr).
+fn warn(parts: &[&str]) {
+    let mut line = String::from(NOTE);
+    for p in parts {
+        line.push_str(p);
+    }
+    line.push('\n');
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}

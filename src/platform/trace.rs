@@ -1,0 +1,264 @@
+//! The remoteproc trace buffer (debugfs `trace0`): a ring the firmware writes with no read
+//! pointer and no notification. Each read returns the whole ring (up to its first NUL), so
+//! successive snapshots are compared to recover only what was written since the last one.
+//!
+//! Until the ring first wraps, new output simply extends the previous snapshot. After that the
+//! writer's position is tracked: new bytes are those that changed, starting where the last
+//! update ended. When a line ends exactly where an older line ended, the bytes after the last
+//! change (up to the newline) look unchanged; they are taken one poll later if nothing else
+//! changed, so a line is never cut when the writer was caught in the middle of it. When the
+//! whole ring changed between two reads, the writer lapped the reader: lines were lost, the
+//! order of the ring's content is unknown, so nothing is taken from it, and the writer is found
+//! again from the next change (its first changed line onwards).
+//! A snapshot shorter than the previous one means the firmware restarted with a fresh buffer.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// Largest trace buffer read (the kernel allows any size; firmware uses a few KiB).
+pub const MAX_TRACE: usize = 1 << 20;
+
+/// What one snapshot revealed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Update {
+    /// Nothing new.
+    Unchanged,
+    /// New bytes were appended to the output.
+    New,
+    /// The writer lapped the reader: output before the appended bytes was lost.
+    Lost,
+    /// The buffer started over (firmware restarted); the appended bytes are its content.
+    Restarted,
+}
+
+#[derive(Default)]
+pub struct TraceFollower {
+    prev: Vec<u8>,
+    /// Ring size, known once the ring has wrapped.
+    cap: Option<usize>,
+    /// Where the writer will write next, as far as the reader knows.
+    pos: usize,
+    /// Bytes after `pos` up to a newline that did not change but are probably new.
+    pending: usize,
+    /// The writer lapped the reader, so `pos` is unknown: find it from the next change.
+    resync: bool,
+}
+
+impl TraceFollower {
+    /// Compare `snap` (the whole buffer just read) with the previous one and append to `out`
+    /// whatever was written since, oldest first.
+    pub fn update(&mut self, snap: &[u8], out: &mut Vec<u8>) -> Update {
+        let snap = &snap[..snap.iter().position(|&b| b == 0).unwrap_or(snap.len())];
+        let result = match self.cap {
+            _ if snap.len() < self.prev.len() => self.restart(snap, out),
+            None if snap.starts_with(&self.prev) => {
+                out.extend_from_slice(&snap[self.prev.len()..]);
+                self.pos = snap.len();
+                if snap.len() > self.prev.len() {
+                    Update::New
+                } else {
+                    Update::Unchanged
+                }
+            }
+            Some(cap) if snap.len() > cap => self.restart(snap, out),
+            _ => self.wrapped(snap, out),
+        };
+        self.prev.clear();
+        self.prev.extend_from_slice(snap);
+        result
+    }
+
+    fn restart(&mut self, snap: &[u8], out: &mut Vec<u8>) -> Update {
+        *self = TraceFollower::default();
+        out.extend_from_slice(snap);
+        self.pos = snap.len();
+        Update::Restarted
+    }
+
+    /// The ring has wrapped (now or before): walk it from the writer's last known position.
+    fn wrapped(&mut self, snap: &[u8], out: &mut Vec<u8>) -> Update {
+        let cap = snap.len();
+        self.cap = Some(cap);
+        if cap == 0 {
+            return Update::Unchanged;
+        }
+        let old = |i: usize| self.prev.get(i).copied().unwrap_or(0);
+        let at = |off: usize| (self.pos + off) % cap;
+        let last_change = (0..cap).rev().find(|&off| snap[at(off)] != old(at(off)));
+        let Some(last) = last_change else {
+            // Nothing changed: the bytes held back last time were not the writer's.
+            if self.pending == 0 {
+                return Update::Unchanged;
+            }
+            for off in 0..self.pending {
+                out.push(snap[at(off)]);
+            }
+            self.pos = at(self.pending);
+            self.pending = 0;
+            return Update::New;
+        };
+        if last == cap - 1 {
+            // Everything changed: the order of what is in the ring cannot be known.
+            self.pos = 0;
+            self.pending = 0;
+            self.resync = true;
+            return Update::Lost;
+        }
+        let mut first = 0;
+        if self.resync {
+            // The writer's last run starts at the line holding the first change.
+            first = (0..=last)
+                .find(|&off| snap[at(off)] != old(at(off)))
+                .unwrap_or(0);
+            while first > 0 && snap[at(first - 1)] != b'\n' {
+                first -= 1;
+            }
+            self.resync = false;
+        }
+        for off in first..=last {
+            out.push(snap[at(off)]);
+        }
+        self.pending = (last..cap)
+            .find(|&off| snap[at(off)] == b'\n')
+            .map_or(0, |nl| nl - last);
+        self.pos = at(last + 1);
+        Update::New
+    }
+}
+
+/// Read the whole trace buffer at `path` into `buf` (replacing its content).
+pub fn read_snapshot(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    File::open(path)?.take(MAX_TRACE as u64).read_to_end(buf)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A firmware-side ring writer (Zephyr/OpenAMP style: cyclic, never writes a NUL).
+    struct Ring {
+        buf: Vec<u8>,
+        pos: usize,
+    }
+
+    impl Ring {
+        fn new(len: usize) -> Ring {
+            Ring {
+                buf: vec![0; len],
+                pos: 0,
+            }
+        }
+        fn write(&mut self, s: &str) {
+            for &b in s.as_bytes() {
+                self.buf[self.pos] = b;
+                self.pos = (self.pos + 1) % self.buf.len();
+            }
+        }
+    }
+
+    fn poll(f: &mut TraceFollower, r: &Ring) -> (Update, String) {
+        let mut out = Vec::new();
+        let u = f.update(&r.buf, &mut out);
+        (u, String::from_utf8(out).unwrap())
+    }
+
+    /// Poll after every `step` lines and once more at the end; return all output.
+    fn run(len: usize, lines: usize, step: usize) -> (String, Vec<Update>) {
+        let mut r = Ring::new(len);
+        let mut f = TraceFollower::default();
+        let (mut all, mut updates) = (String::new(), Vec::new());
+        for i in 1..=lines {
+            r.write(&format!("line {i}\n"));
+            if i % step == 0 {
+                let (u, s) = poll(&mut f, &r);
+                updates.push(u);
+                all.push_str(&s);
+            }
+        }
+        for _ in 0..2 {
+            let (u, s) = poll(&mut f, &r);
+            updates.push(u);
+            all.push_str(&s);
+        }
+        (all, updates)
+    }
+
+    fn expected(from: usize, to: usize) -> String {
+        (from..=to).map(|i| format!("line {i}\n")).collect()
+    }
+
+    #[test]
+    fn growth_before_the_first_wrap() {
+        let (all, updates) = run(4096, 30, 7);
+        assert_eq!(all, expected(1, 30));
+        assert!(!updates.contains(&Update::Lost));
+    }
+
+    #[test]
+    fn every_line_once_across_many_wraps_in_bursts() {
+        for (len, step) in [(64, 1), (64, 3), (100, 5), (257, 20), (4000, 300)] {
+            let (all, updates) = run(len, 2000, step);
+            assert_eq!(all, expected(1, 2000), "len {len} step {step}");
+            assert!(!updates.contains(&Update::Lost), "len {len} step {step}");
+        }
+    }
+
+    #[test]
+    fn same_length_lines_landing_on_old_newlines_are_released_one_poll_later() {
+        let mut r = Ring::new(16);
+        let mut f = TraceFollower::default();
+        r.write("aaaaaaa\nbbbbbbb\n");
+        assert_eq!(poll(&mut f, &r).1, "aaaaaaa\nbbbbbbb\n");
+        r.write("ccccccc\n");
+        let (u, s) = poll(&mut f, &r);
+        assert_eq!((u, s.as_str()), (Update::New, "ccccccc"));
+        assert_eq!(poll(&mut f, &r).1, "\n");
+        assert_eq!(poll(&mut f, &r), (Update::Unchanged, String::new()));
+    }
+
+    #[test]
+    fn a_line_caught_half_written_is_completed_not_garbled() {
+        let mut r = Ring::new(16);
+        let mut f = TraceFollower::default();
+        r.write("aaaaaaa\nbbbbbbb\n");
+        poll(&mut f, &r);
+        r.write("cc");
+        assert_eq!(poll(&mut f, &r).1, "cc");
+        r.write("ccccc\nd\n");
+        assert_eq!(poll(&mut f, &r).1, "ccccc\nd\n");
+    }
+
+    #[test]
+    fn a_lap_between_reads_is_reported() {
+        let mut r = Ring::new(64);
+        let mut f = TraceFollower::default();
+        r.write("first\n");
+        poll(&mut f, &r);
+        for i in 0..40 {
+            r.write(&format!("burst {i}\n"));
+        }
+        assert_eq!(poll(&mut f, &r), (Update::Lost, String::new()));
+        r.write("after 1\n");
+        r.write("after 2\n");
+        let (u, mut s) = poll(&mut f, &r);
+        assert_eq!(u, Update::New);
+        s.push_str(&poll(&mut f, &r).1);
+        assert_eq!(s, "after 1\nafter 2\n");
+    }
+
+    #[test]
+    fn a_shorter_buffer_is_a_restart() {
+        let mut f = TraceFollower::default();
+        let mut out = Vec::new();
+        f.update(b"one\ntwo\nthree\n", &mut out);
+        out.clear();
+        assert_eq!(f.update(b"boot\n\0\0\0", &mut out), Update::Restarted);
+        assert_eq!(out, b"boot\n");
+        out.clear();
+        assert_eq!(f.update(b"boot\nmore\n", &mut out), Update::New);
+        assert_eq!(out, b"more\n");
+    }
+}
