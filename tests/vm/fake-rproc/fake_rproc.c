@@ -11,7 +11,9 @@
  * declared in the resource table, crashes through rproc_report_crash, and is
  * the remote side of virtio-rpmsg on the vrings (name-service announcements of
  * rpmsg-tty and rpmsg-raw, messages, echo). The script language is the one the
- * hybrid-sim simulator implements (tests/sim/README.md).
+ * hybrid-sim simulator implements (tests/sim/README.md). The processor named by
+ * `attached=` is already running when registered, so Linux attaches to it
+ * (state `attached`); it can be detached, re-attached, or stopped.
  */
 #include <linux/delay.h>
 #include <linux/firmware.h>
@@ -48,6 +50,9 @@ static char *names[FAKE_MAX_CORES] = { "m4" };
 static int nr_names = 1;
 module_param_array(names, charp, &nr_names, 0444);
 MODULE_PARM_DESC(names, "names of the fake remote processors (default m4)");
+static char *attached;
+module_param(attached, charp, 0444);
+MODULE_PARM_DESC(attached, "name of a processor already running when Linux boots (attached)");
 
 /* The header every rpmsg message starts with (virtio_rpmsg_bus.c). */
 struct fake_rpmsg_hdr {
@@ -468,6 +473,8 @@ static void fake_parse_table(struct fake_rproc *fr)
 	}
 }
 
+static int fake_boot(struct fake_rproc *fr);
+
 static int fake_start(struct rproc *rproc)
 {
 	struct fake_rproc *fr = rproc->priv;
@@ -481,6 +488,14 @@ static int fake_start(struct rproc *rproc)
 			return -ENOMEM;
 	}
 	fr->script = script;
+	return fake_boot(fr);
+}
+
+/* Resets what the thread owns and starts it. */
+static int fake_boot(struct fake_rproc *fr)
+{
+	struct rproc *rproc = fr->rproc;
+
 	fr->nlines = 0;
 	fr->trace = NULL;
 	fr->trace_len = 0;
@@ -522,9 +537,20 @@ static int fake_stop(struct rproc *rproc)
 	return 0;
 }
 
+/* A core that was running before Linux: no firmware, no resource table. */
+static int fake_attach(struct rproc *rproc)
+{
+	struct fake_rproc *fr = rproc->priv;
+
+	fr->script = NULL;
+	return fake_boot(fr);
+}
+
 static const struct rproc_ops fake_ops = {
 	.start = fake_start,
 	.stop = fake_stop,
+	.attach = fake_attach,
+	.detach = fake_stop,
 	.kick = fake_kick,
 	.da_to_va = fake_da_to_va,
 	.parse_fw = rproc_elf_load_rsc_table,
@@ -559,7 +585,10 @@ static int fake_probe(struct platform_device *pdev)
 	ret = devm_add_action_or_reset(&pdev->dev, fake_free_mem, fr->mem);
 	if (ret)
 		return ret;
-	rproc->auto_boot = false;
+	/* Linux attaches by itself (auto boot) to a core found running. */
+	if (attached && !strcmp(attached, name))
+		rproc->state = RPROC_DETACHED;
+	rproc->auto_boot = rproc->state == RPROC_DETACHED;
 	platform_set_drvdata(pdev, rproc);
 	return devm_rproc_add(&pdev->dev, rproc);
 }

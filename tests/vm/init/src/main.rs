@@ -23,7 +23,7 @@ fn setup() -> Result<kernel::Core, String> {
     }
     std::fs::create_dir_all("/tmp").map_err(|e| e.to_string())?;
     std::fs::create_dir_all("/lib/firmware").map_err(|e| e.to_string())?;
-    system::load_module(MODULE, "names=m4").map_err(|e| e.to_string())?;
+    system::load_module(MODULE, "names=m4,r5 attached=r5").map_err(|e| e.to_string())?;
     kernel::Core::find("m4").map_err(|e| e.to_string())
 }
 

@@ -9,6 +9,8 @@ use hybrid_sim::firmware::Firmware;
 
 pub const RUNTIME: &str = "/bin/hybrid-runtime";
 pub const STATE_ROOT: &str = "/run/hybrid-vm";
+/// The annotation that selects the core.
+pub const CORE_KEY: &str = "io.hybrid-runtime.core";
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a runtime command did.
@@ -115,8 +117,15 @@ impl Bundle {
             fs::write(dir.join("rootfs/fw.elf"), bytes)
                 .map_err(|e| format!("bundle firmware: {e}"))?;
         }
+        // Two cores in the VM: pick m4 unless the scenario chooses.
+        let mut annotations = annotations.to_vec();
+        if !annotations.iter().any(|(k, _)| *k == CORE_KEY) {
+            annotations.push((CORE_KEY, "m4"));
+        }
+        // An empty value means: no such annotation.
         let annotations: Vec<String> = annotations
             .iter()
+            .filter(|(_, v)| !v.is_empty())
             .map(|(k, v)| format!("\"{k}\":\"{v}\""))
             .collect();
         let config = format!(

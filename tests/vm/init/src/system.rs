@@ -102,3 +102,14 @@ pub fn end_vm() -> ! {
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
 }
+
+/// Unloads a kernel module without waiting for its users (`rmmod`).
+pub fn unload_module(name: &str) -> io::Result<()> {
+    let name = cstr(name);
+    // SAFETY: delete_module with a NUL-terminated name.
+    let ret = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

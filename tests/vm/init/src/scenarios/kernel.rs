@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{ensure, eventually, Verdict};
 use crate::kernel::{Cdev, Core};
-use crate::runtime::firmware;
+use crate::runtime::{firmware, run, Bundle};
 use crate::system;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -280,4 +280,39 @@ fn pipe() -> Result<(fs::File, fs::File), String> {
     }
     // SAFETY: both descriptors are fresh and owned by nobody else.
     Ok(unsafe { (fs::File::from_raw_fd(fds[0]), fs::File::from_raw_fd(fds[1])) })
+}
+
+/// Runs last: the module goes away under a running container; the monitor
+/// must see the core disappear, and the whole run must have left no kernel warning.
+pub fn module_unload(core: &Core) -> Verdict {
+    let bundle = Bundle::new("unload", Some(&firmware("echo\ntrace running\n")), &[])?;
+    bundle.create().ok().map_err(|e| format!("create: {e}"))?;
+    let pid = bundle.monitor_pid()?;
+    run(&["start", "unload"])
+        .ok()
+        .map_err(|e| format!("start: {e}"))?;
+    core.wait_state("running", SECOND)?;
+    let unloaded = system::unload_module("fake_rproc");
+    let code = system::wait_pid(pid, 5 * SECOND);
+    let deleted = run(&["delete", "--force", "unload"]);
+    unloaded.map_err(|e| format!("rmmod while running: {e}"))?;
+    ensure(!core.sys("state").exists(), || {
+        format!("{} still registered after rmmod", core.dev)
+    })?;
+    ensure(!core.cdev().exists(), || {
+        format!("{} still present", core.cdev().display())
+    })?;
+    ensure(code == Some(101), || {
+        format!("monitor exit status {code:?}, expected 101")
+    })?;
+    deleted.ok().map_err(|e| format!("delete --force: {e}"))?;
+    let bad: Vec<String> = ["WARNING:", "BUG:", "Oops", "general protection"]
+        .iter()
+        .flat_map(|w| crate::kernel::kmsg_lines(w))
+        .collect();
+    ensure(bad.is_empty(), || format!("kernel log: {bad:?}"))?;
+    Ok(
+        "rmmod stops a running core (no module reference held); monitor → 101; no kernel warning"
+            .into(),
+    )
 }

@@ -1,5 +1,6 @@
 //! The scenarios, most important first, each a function that sets up, acts,
 //! asserts and says what it measured.
+mod attached;
 mod errors;
 mod kernel;
 mod lifecycle;
@@ -79,6 +80,22 @@ pub const ALL: &[Scenario] = &[
         run: logs::endpoint,
     },
     Scenario {
+        name: "runtime: two cores and no selector",
+        run: attached::needs_a_selector,
+    },
+    Scenario {
+        name: "kernel: attached core detaches and re-attaches",
+        run: attached::kernel_detach_reattach,
+    },
+    Scenario {
+        name: "runtime: attached core refused by default",
+        run: attached::refused_by_default,
+    },
+    Scenario {
+        name: "runtime: attached core adopted, detached when its monitor dies",
+        run: attached::adopted,
+    },
+    Scenario {
         name: "kernel: crash with recovery disabled",
         run: kernel::crash_recovery_disabled,
     },
@@ -101,6 +118,10 @@ pub const ALL: &[Scenario] = &[
     Scenario {
         name: "kernel: rpmsg channels and echo",
         run: kernel::rpmsg_echo,
+    },
+    Scenario {
+        name: "kernel: module unloaded under a running container",
+        run: kernel::module_unload,
     },
 ];
 
