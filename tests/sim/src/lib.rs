@@ -3,3 +3,4 @@
 pub mod elf;
 pub mod firmware;
 pub mod harness;
+pub mod image;

@@ -25,6 +25,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("make-firmware") => make_firmware(&args[1..]),
+        Some("make-image") => hybrid_sim::image::cli(&args[1..]),
         Some("--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
