@@ -6,7 +6,10 @@ mod control;
 mod fs;
 mod kmsg;
 mod lookup;
+mod rpmsg;
 mod rproc;
+mod runner;
+mod script;
 mod trace;
 mod world;
 
@@ -103,6 +106,7 @@ fn serve(cfg: Config) -> Result<(), String> {
     let shared = Arc::new((Mutex::new(World::new(cfg)), Condvar::new()));
     {
         let mut w = lock(&shared);
+        w.launcher = Some(runner::start_launcher(&shared));
         for n in 0..w.procs.len() {
             if w.procs[n].state == world::State::Attached {
                 let (dev, name) = (w.procs[n].dev(), w.procs[n].spec.name.clone());

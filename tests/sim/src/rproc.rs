@@ -197,12 +197,25 @@ fn load_and_start(w: &mut World, n: usize) -> Res {
 
 /// Makes a parsed image the running firmware: fresh trace buffer, new generation.
 fn start_image(w: &mut World, n: usize, image: hybrid_sim::elf::Image) {
+    let script = match crate::script::parse(image.script.as_deref().unwrap_or("")) {
+        Ok(s) => s,
+        Err(e) => {
+            w.procs[n].event(format!("script-error {e}"));
+            Default::default()
+        }
+    };
+    let vdev = image
+        .rpmsg
+        .then(|| crate::rpmsg::create(w, n, &script.announce));
     let p = &mut w.procs[n];
     p.run = Some(Run {
         trace: image
             .trace
             .clone()
             .map(|(name, len)| (name, vec![0u8; len as usize])),
+        script,
+        vdev,
+        ..Default::default()
     });
     p.state = State::Running;
     p.starts += 1;
@@ -279,7 +292,22 @@ pub fn detach(w: &mut World, n: usize) -> Res {
     Ok(())
 }
 
-/// Kernel name of a crash type written to debugfs `crash`.
+const CRASH_TYPES: [(&str, &str); 3] = [
+    ("mmu-fault", "mmufault"),
+    ("watchdog", "watchdog"),
+    ("fatal-error", "fatal error"),
+];
+
+/// Kernel name of a crash type given by its debugfs word, exactly.
+pub fn crash_name(word: &str) -> Option<&'static str> {
+    CRASH_TYPES
+        .into_iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, k)| k)
+}
+
+/// Kernel name of a crash type written to debugfs `crash` (compared with
+/// `strncmp` over the written length, a trailing newline dropped).
 pub fn crash_type(buf: &[u8]) -> Option<&'static str> {
     if buf.is_empty() || buf.len() > 20 {
         return None;
@@ -288,14 +316,10 @@ pub fn crash_type(buf: &[u8]) -> Option<&'static str> {
     if b.last() == Some(&b'\n') {
         *b.last_mut()? = 0;
     }
-    [
-        ("mmu-fault", "mmufault"),
-        ("watchdog", "watchdog"),
-        ("fatal-error", "fatal error"),
-    ]
-    .into_iter()
-    .find(|(word, _)| strncmp_eq(&b, word))
-    .map(|(_, kernel)| kernel)
+    CRASH_TYPES
+        .into_iter()
+        .find(|(word, _)| strncmp_eq(&b, word))
+        .map(|(_, kernel)| kernel)
 }
 
 /// Write to debugfs `crash`.

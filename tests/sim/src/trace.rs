@@ -13,3 +13,18 @@ pub fn read(p: &Proc) -> Vec<u8> {
         None => Vec::new(),
     }
 }
+
+/// Appends `text` at the write position, wrapping around.
+pub fn append(p: &mut Proc, text: &[u8]) {
+    let Some(run) = p.run.as_mut() else { return };
+    let Some((_, buf)) = run.trace.as_mut() else {
+        return;
+    };
+    if buf.is_empty() {
+        return;
+    }
+    for &b in text {
+        buf[run.trace_pos] = b;
+        run.trace_pos = (run.trace_pos + 1) % buf.len();
+    }
+}

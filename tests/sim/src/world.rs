@@ -3,7 +3,10 @@
 use crate::config::{Config, ProcSpec};
 use crate::fs::tree::FileKind;
 use crate::kmsg::Kmsg;
+use crate::rpmsg::{Endpoint, Vdev};
+use crate::script::Script;
 use fuser::{PollNotifier, ReplyData};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -54,10 +57,31 @@ pub const FAULT_OPS: &[&str] = &["start", "stop", "detach", "firmware", "crash",
 pub const HANG_FILES: &[&str] = &["state", "firmware", "cdev", "crash", "recovery"];
 
 /// What a loaded firmware brings while it runs.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Run {
     /// Trace buffer name and contents (fixed size, zero-filled, wraps).
     pub trace: Option<(String, Vec<u8>)>,
+    /// Next write position in the trace buffer.
+    pub trace_pos: usize,
+    /// The behaviour script.
+    pub script: Script,
+    /// Whether the firmware echoes what it receives.
+    pub echo: bool,
+    /// Messages received so far, and how many `wait-rx` consumed.
+    pub rx_total: u64,
+    pub rx_waited: u64,
+    /// The rpmsg side, while the image runs.
+    pub vdev: Option<Vdev>,
+}
+
+/// Global device numbers; they only grow.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub platform: u32,
+    pub virtio: u32,
+    pub ctrl: u32,
+    pub tty: u32,
+    pub ept: u32,
 }
 
 /// One remote processor.
@@ -136,6 +160,8 @@ impl Proc {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     Kmsg,
+    /// `dev/rpmsgM`.
+    Ept(u32),
 }
 
 /// A `read` waiting for data, answered later.
@@ -166,6 +192,9 @@ pub struct World {
     pub pollers: Vec<(Source, u64, PollNotifier)>,
     /// Where started firmware is announced to the thread that runs it.
     pub launcher: Option<std::sync::mpsc::Sender<(usize, u64)>>,
+    /// rpmsg endpoint devices by number.
+    pub endpoints: BTreeMap<u32, Endpoint>,
+    pub counters: Counters,
 }
 
 /// The shared handle: the state and a condition variable signalled on changes
@@ -196,6 +225,8 @@ impl World {
             pending: Vec::new(),
             pollers: Vec::new(),
             launcher: None,
+            endpoints: BTreeMap::new(),
+            counters: Counters::default(),
         }
     }
 
@@ -207,7 +238,12 @@ impl World {
     }
 
     /// The firmware of core `n` stopped running (stop, crash, detach).
-    pub fn firmware_stopped(&mut self, _n: usize) {}
+    pub fn firmware_stopped(&mut self, n: usize) {
+        if let Some(r) = self.procs[n].run.as_mut() {
+            r.vdev = None;
+        }
+        crate::rpmsg::destroy(self, n);
+    }
 
     /// Answers `EINTR` to blocked reads whose caller has a signal pending (the
     /// kernel's FUSE interrupt, which the FUSE library does not forward), and
@@ -263,6 +299,7 @@ impl World {
                 .files
                 .get(&fh)
                 .is_some_and(|f| self.kmsg.readable(f.kmsg_seq)),
+            Source::Ept(m) => crate::rpmsg::readable(self, *m),
         }
     }
 
@@ -290,6 +327,7 @@ impl World {
                     crate::kmsg::Next::Empty => Err(libc::EAGAIN),
                 }
             }
+            Source::Ept(m) => crate::rpmsg::read(self, *m, size),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What reading, writing and ioctls on each simulated file do, errno included.
 use super::tree::FileKind;
 use crate::control;
+use crate::rpmsg;
 use crate::rproc::{self, sysfs_streq};
 use crate::world::World;
 
@@ -25,7 +26,11 @@ pub fn read(w: &World, kind: &FileKind) -> Result<Vec<u8>, i32> {
         FileKind::Trace(n) => Ok(crate::trace::read(&w.procs[*n])),
         FileKind::FwClassPath => line(&w.fw_class_path),
         FileKind::Control(n, name) => control::read(w, *n, name),
-        FileKind::Crash(_) | FileKind::Cdev(_) | FileKind::Kmsg => Err(libc::EINVAL),
+        FileKind::Crash(_)
+        | FileKind::Cdev(_)
+        | FileKind::Kmsg
+        | FileKind::Ept(_)
+        | FileKind::Ctrl(_) => Err(libc::EINVAL),
     }
 }
 
@@ -81,7 +86,8 @@ pub fn write(w: &mut World, kind: &FileKind, data: &[u8]) -> Result<(), i32> {
             Ok(())
         }
         FileKind::Control(n, name) => control::write(w, *n, name, data),
-        FileKind::Const(_) | FileKind::Trace(_) => Err(libc::EACCES),
+        FileKind::Ept(m) => rpmsg::host_write(w, *m, data),
+        FileKind::Const(_) | FileKind::Trace(_) | FileKind::Ctrl(_) => Err(libc::EACCES),
     }
 }
 
@@ -115,13 +121,24 @@ pub fn ioctl(
                 _ => Err(libc::EINVAL),
             }
         }
+        FileKind::Ctrl(n) => rpmsg::ctrl_ioctl(w, *n, cmd, input),
+        FileKind::Ept(m) => rpmsg::ept_ioctl(w, *m, cmd),
         _ => Err(libc::ENOTTY),
+    }
+}
+
+/// A file was opened.
+pub fn open(w: &mut World, kind: &FileKind) {
+    if let FileKind::Ept(m) = kind {
+        rpmsg::opened(w, *m, 1);
     }
 }
 
 /// The last descriptor of an open file was closed (or its holder died).
 pub fn release(w: &mut World, kind: &FileKind, fh: u64) {
-    if let FileKind::Cdev(n) = kind {
-        rproc::release_cdev(w, *n, fh);
+    match kind {
+        FileKind::Cdev(n) => rproc::release_cdev(w, *n, fh),
+        FileKind::Ept(m) => rpmsg::opened(w, *m, -1),
+        _ => {}
     }
 }

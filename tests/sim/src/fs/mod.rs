@@ -241,6 +241,7 @@ impl Filesystem for SimFs {
             p.cdev_holders.push((fh, pid));
             p.event(format!("cdev-open {pid}"));
         }
+        files::open(&mut w, &kind);
         w.files.insert(fh, OpenFile { kmsg_seq, kind });
         reply.opened(FileHandle(fh), FopenFlags::FOPEN_DIRECT_IO);
     }
@@ -263,6 +264,7 @@ impl Filesystem for SimFs {
         let nonblock = flags.0 & libc::O_NONBLOCK != 0;
         let source = match kind {
             FileKind::Kmsg => Source::Kmsg,
+            FileKind::Ept(m) => Source::Ept(m),
             kind => {
                 return match files::read(&w, &kind) {
                     Ok(data) => {
@@ -314,6 +316,7 @@ impl Filesystem for SimFs {
                     Ok(()) => reply.written(data.len() as u32),
                     Err(e) => reply.error(errno(e)),
                 }
+                shared.1.notify_all();
             });
             return;
         }
@@ -321,6 +324,7 @@ impl Filesystem for SimFs {
             Ok(()) => reply.written(data.len() as u32),
             Err(e) => reply.error(errno(e)),
         }
+        self.shared.1.notify_all();
     }
 
     fn flush(
@@ -351,6 +355,7 @@ impl Filesystem for SimFs {
             files::release(&mut w, &f.kind, fh.0);
         }
         reply.ok();
+        self.shared.1.notify_all();
     }
 
     fn ioctl(
@@ -372,6 +377,7 @@ impl Filesystem for SimFs {
             Ok(out) => reply.ioctl(0, &out),
             Err(e) => reply.error(errno(e)),
         }
+        self.shared.1.notify_all();
     }
 
     fn poll(
@@ -388,6 +394,23 @@ impl Filesystem for SimFs {
         let Some(kind) = w.files.get(&fh.0).map(|f| f.kind.clone()) else {
             return reply.error(Errno::EBADF);
         };
+        if let FileKind::Ept(m) = kind {
+            let (readable, writable, gone) = crate::rpmsg::poll_mask(&w, m);
+            let mut ev = PollEvents::empty();
+            if readable {
+                ev |= PollEvents::POLLIN | PollEvents::POLLRDNORM;
+            }
+            if writable {
+                ev |= PollEvents::POLLOUT | PollEvents::POLLWRNORM;
+            }
+            if gone {
+                ev |= PollEvents::POLLERR;
+            }
+            if !readable && !gone {
+                w.pollers.push((Source::Ept(m), fh.0, ph));
+            }
+            return reply.poll(ev);
+        }
         let source = match kind {
             FileKind::Kmsg => Source::Kmsg,
             _ => {

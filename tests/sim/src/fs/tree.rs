@@ -1,6 +1,7 @@
 //! The file tree of each mount, computed from the world on demand: every
 //! lookup and directory listing sees the current processors, firmware and
 //! channels.
+use crate::rpmsg::{ChannelDev, Vdev};
 use crate::world::{State, World};
 use std::collections::BTreeMap;
 
@@ -39,6 +40,10 @@ pub enum FileKind {
     Cdev(usize),
     /// A control file `sim/remoteprocN/<name>`.
     Control(usize, &'static str),
+    /// `dev/rpmsgM`.
+    Ept(u32),
+    /// `dev/rpmsg_ctrlC` of core N.
+    Ctrl(usize),
 }
 
 /// A node of the tree.
@@ -139,6 +144,7 @@ fn sys(w: &World, t: &mut Tree) {
     );
     t.add("bus/rpmsg/devices", Node::Dir);
     t.add("class/rpmsg", Node::Dir);
+    t.add("class/tty", Node::Dir);
     for (n, p) in w.procs.iter().enumerate() {
         let node = dt_node(w, n);
         t.file(
@@ -179,6 +185,9 @@ fn sys(w: &World, t: &mut Tree) {
             FileKind::DebugRecovery(n),
             0o600,
         );
+        if let Some(vdev) = p.run.as_ref().and_then(|r| r.vdev.as_ref()) {
+            rpmsg_sys(w, t, &dir, n, vdev);
+        }
         if let Some((name, _)) = p.run.as_ref().and_then(|r| r.trace.as_ref()) {
             if matches!(p.state, State::Running | State::Crashed) {
                 t.file(&format!("{dbg}/{name}"), FileKind::Trace(n), 0o400);
@@ -187,8 +196,89 @@ fn sys(w: &World, t: &mut Tree) {
     }
 }
 
+/// The rpmsg devices of one running vdev, as the virtio rpmsg bus lays them out.
+fn rpmsg_sys(w: &World, t: &mut Tree, rproc: &str, n: usize, vdev: &Vdev) {
+    let v = vdev.virtio;
+    let base = format!("{rproc}/{}", vdev.dir());
+    let channel = |t: &mut Tree, dirname: &str, name: &str, src: u32, dst: u32| -> String {
+        let d = format!("{base}/{dirname}");
+        t.text(&format!("{d}/name"), format!("{name}\n"));
+        t.text(&format!("{d}/src"), format!("0x{src:x}\n"));
+        t.text(&format!("{d}/dst"), format!("0x{dst:x}\n"));
+        t.link(
+            &format!("bus/rpmsg/devices/{dirname}"),
+            format!("../../../{d}"),
+        );
+        d
+    };
+    channel(t, &format!("virtio{v}.rpmsg_ns.53.53"), "rpmsg_ns", 53, 53);
+    for c in &vdev.channels {
+        let d = channel(
+            t,
+            &format!("virtio{v}.{}.-1.{}", c.name, c.dst),
+            &c.name,
+            u32::MAX,
+            c.dst,
+        );
+        match &c.dev {
+            ChannelDev::Tty(i, _) => {
+                t.text(&format!("{d}/tty/ttyRPMSG{i}/dev"), format!("236:{i}\n"));
+                t.link(
+                    &format!("class/tty/ttyRPMSG{i}"),
+                    format!("../../{d}/tty/ttyRPMSG{i}"),
+                );
+            }
+            ChannelDev::Raw(m) => endpoint_sys(w, t, &format!("{d}/rpmsg"), *m),
+            ChannelDev::Other => {}
+        }
+    }
+    let ctrl = channel(t, &format!("virtio{v}.rpmsg_ctrl.0.0"), "rpmsg_ctrl", 0, 0);
+    let c = vdev.ctrl;
+    let cdir = format!("{ctrl}/rpmsg/rpmsg_ctrl{c}");
+    t.text(&format!("{cdir}/dev"), format!("237:{c}\n"));
+    t.link(
+        &format!("class/rpmsg/rpmsg_ctrl{c}"),
+        format!("../../{cdir}"),
+    );
+    for (m, e) in &w.endpoints {
+        if e.proc == n && !e.dead && !e.default {
+            endpoint_sys(w, t, &cdir, *m);
+        }
+    }
+}
+
+/// `rpmsgM/{name,src,dst}` below `parent`, and its class link.
+fn endpoint_sys(w: &World, t: &mut Tree, parent: &str, m: u32) {
+    let Some(e) = w.endpoints.get(&m) else { return };
+    let d = format!("{parent}/rpmsg{m}");
+    t.text(&format!("{d}/name"), format!("{}\n", e.name));
+    t.text(&format!("{d}/src"), format!("{}\n", e.src as i32));
+    t.text(&format!("{d}/dst"), format!("{}\n", e.dst as i32));
+    t.link(&format!("class/rpmsg/rpmsg{m}"), format!("../../{d}"));
+}
+
 fn dev(w: &World, t: &mut Tree) {
     t.file("kmsg", FileKind::Kmsg, 0o644);
+    for (m, e) in &w.endpoints {
+        if !e.dead {
+            t.file(&format!("rpmsg{m}"), FileKind::Ept(*m), 0o600);
+        }
+    }
+    for (n, p) in w.procs.iter().enumerate() {
+        let Some(vdev) = p.run.as_ref().and_then(|r| r.vdev.as_ref()) else {
+            continue;
+        };
+        t.file(
+            &format!("rpmsg_ctrl{}", vdev.ctrl),
+            FileKind::Ctrl(n),
+            0o600,
+        );
+        for c in &vdev.channels {
+            if let ChannelDev::Tty(i, pty) = &c.dev {
+                t.link(&format!("ttyRPMSG{i}"), pty.path.clone());
+            }
+        }
+    }
     for (n, p) in w.procs.iter().enumerate() {
         if p.spec.cdev {
             t.file(&format!("remoteproc{n}"), FileKind::Cdev(n), 0o600);
