@@ -33,6 +33,18 @@ impl Output {
     }
 }
 
+/// Starts `hybrid-runtime --root STATE_ROOT ARGS…` with stdio on /dev/null.
+pub fn spawn(args: &[&str]) -> std::io::Result<std::process::Child> {
+    Command::new(RUNTIME)
+        .arg("--root")
+        .arg(STATE_ROOT)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
 /// Runs `hybrid-runtime --root STATE_ROOT ARGS…`, its stdio captured in files
 /// (a monitor forked by `create` inherits them, so pipes would never close).
 pub fn run(args: &[&str]) -> Output {

@@ -170,8 +170,8 @@ pub fn cdev_release_on_kill(core: &Core) -> Verdict {
     let took = core.wait_state("offline", SECOND)?;
     system::wait_pid(pid, SECOND);
     Ok(format!(
-        "offline {} ms after SIGKILL of the holder",
-        took.as_millis()
+        "offline {} µs after SIGKILL of the holder",
+        took.as_micros()
     ))
 }
 

@@ -2,6 +2,7 @@
 //! asserts and says what it measured.
 mod attached;
 mod errors;
+mod interrupted;
 mod kernel;
 mod lifecycle;
 mod logs;
@@ -66,6 +67,14 @@ pub const ALL: &[Scenario] = &[
     Scenario {
         name: "runtime: kill with a signal that does not end firmware",
         run: lifecycle::kill_refuses_other_signals,
+    },
+    Scenario {
+        name: "runtime: create SIGKILLed at any point",
+        run: interrupted::create_killed,
+    },
+    Scenario {
+        name: "runtime: start SIGKILLed at any point",
+        run: interrupted::start_killed,
     },
     Scenario {
         name: "runtime: logs from the trace buffer",

@@ -1,0 +1,100 @@
+//! The runtime SIGKILLed in the middle of a command: no core may be left
+//! running that no container owns, and `state` must tell the truth.
+use std::time::Duration;
+
+use super::{ensure, Verdict};
+use crate::kernel::Core;
+use crate::runtime::{firmware, run, spawn, Bundle};
+use crate::system;
+
+const SECOND: Duration = Duration::from_secs(1);
+/// Delays before the SIGKILL, spread over the commands' run time under TCG.
+const DELAYS_US: &[u64] = &[0, 500, 2_000, 5_000, 10_000, 20_000, 40_000, 80_000];
+
+/// Kills `hybrid-runtime ARGS…` after `delay`; returns whether it had already finished.
+fn interrupt(args: &[&str], delay: Duration) -> Result<bool, String> {
+    let mut child = spawn(args).map_err(|e| format!("spawn: {e}"))?;
+    std::thread::sleep(delay);
+    let finished = matches!(child.try_wait(), Ok(Some(_)));
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(finished)
+}
+
+pub fn create_killed(core: &Core) -> Verdict {
+    let mut outcomes = Vec::new();
+    for (i, us) in DELAYS_US.iter().enumerate() {
+        let bundle = Bundle::new(&format!("cut{i}"), Some(&firmware("trace cut\n")), &[])?;
+        let dir = bundle.dir.to_string_lossy().into_owned();
+        let pid_file = format!("{dir}/init.pid");
+        let args = [
+            "create",
+            "--bundle",
+            &dir,
+            "--pid-file",
+            &pid_file,
+            &bundle.id,
+        ];
+        let finished = interrupt(&args, Duration::from_micros(*us))?;
+        let state = core.state();
+        let status = bundle.status().unwrap_or_else(|_| "absent".into());
+        run(&["delete", "--force", &bundle.id])
+            .ok()
+            .map_err(|e| format!("delete --force: {e}"))?;
+        system::reap_orphans();
+        ensure(state == "offline", || {
+            format!("create killed after {us} µs left the core {state}")
+        })?;
+        ensure(
+            status == "created" || status == "absent" || status == "stopped",
+            || format!("create killed after {us} µs: status {status}"),
+        )?;
+        ensure(!bundle.state_dir().exists(), || {
+            format!("delete --force left {}", bundle.state_dir().display())
+        })?;
+        ensure(core.state() == "offline", || {
+            format!("core {} after delete --force", core.state())
+        })?;
+        let copy = format!("/lib/firmware/hybrid-runtime/{}", bundle.id);
+        ensure(!std::path::Path::new(&copy).exists(), || {
+            format!("create killed after {us} µs left {copy}")
+        })?;
+        outcomes.push(if finished { "done".to_string() } else { status });
+    }
+    Ok(format!(
+        "core never left running; outcomes by delay: {}",
+        outcomes.join(", ")
+    ))
+}
+
+pub fn start_killed(core: &Core) -> Verdict {
+    let mut outcomes = Vec::new();
+    for (i, us) in DELAYS_US.iter().enumerate() {
+        let bundle = Bundle::new(&format!("half{i}"), Some(&firmware("trace half\n")), &[])?;
+        bundle.create().ok().map_err(|e| format!("create: {e}"))?;
+        let pid = bundle.monitor_pid()?;
+        interrupt(&["start", &bundle.id], Duration::from_micros(*us))?;
+        std::thread::sleep(Duration::from_millis(300));
+        let state = core.state();
+        let status = bundle.status()?;
+        run(&["delete", "--force", &bundle.id])
+            .ok()
+            .map_err(|e| format!("delete --force: {e}"))?;
+        system::wait_pid(pid, 5 * SECOND);
+        let truthful = matches!(
+            (state.as_str(), status.as_str()),
+            ("running", "running") | ("offline", "created")
+        );
+        ensure(truthful, || {
+            format!("start killed after {us} µs: core {state} but status {status}")
+        })?;
+        ensure(core.state() == "offline", || {
+            format!("core {} after delete --force", core.state())
+        })?;
+        outcomes.push(status);
+    }
+    Ok(format!(
+        "status matched the core every time: {}",
+        outcomes.join(", ")
+    ))
+}
