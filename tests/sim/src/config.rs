@@ -30,6 +30,8 @@ pub struct ProcSpec {
     pub cdev: bool,
     pub name_file: bool,
     pub recovery: bool,
+    /// Whether `stop` takes a crashed core offline (mainline answers `EINVAL`).
+    pub crash_stop: bool,
     pub firmware: String,
 }
 
@@ -43,6 +45,7 @@ impl ProcSpec {
             cdev: true,
             name_file: true,
             recovery: false,
+            crash_stop: true,
             firmware: format!("rproc-{name}-fw"),
         }
     }
@@ -87,6 +90,7 @@ impl ProcSpec {
                 "cdev" => p.cdev = yes()?,
                 "name-file" => p.name_file = yes()?,
                 "recovery" => p.recovery = yes()?,
+                "crash-stop" => p.crash_stop = yes()?,
                 "firmware" => p.firmware = v.to_string(),
                 _ => return Err(format!("unknown processor option `{k}`")),
             }
@@ -108,6 +112,8 @@ pub struct Config {
 
 pub const USAGE: &str = "usage: hybrid-sim --root DIR [--kernel 6.1|5.10] [--model STR] \
 [--compatible A,B,...] [--fw-path PATH] [--processor SPEC]...
+  SPEC = name=m4[;compatible=C][;state=offline|attached][;detach=yes|no][;cdev=yes|no]
+         [;name-file=yes|no][;recovery=enabled|disabled][;crash-stop=yes|no][;firmware=NAME]
        hybrid-sim make-firmware --out FILE [--trace LEN] [--rpmsg] [--script TEXT | --script-file F]";
 
 impl Config {

@@ -65,7 +65,7 @@ pub fn write_firmware(w: &mut World, n: usize, buf: &[u8]) -> Res {
 pub fn write_state(w: &mut World, n: usize, buf: &[u8]) -> Res {
     let kernel = w.cfg.kernel;
     if sysfs_streq(buf, "start") {
-        if kernel == Kernel::V5_10 && w.procs[n].state == State::Running {
+        if kernel == Kernel::V5_10 && matches!(w.procs[n].state, State::Running | State::Attached) {
             return Err(libc::EBUSY);
         }
         let r = boot(w, n);
@@ -90,7 +90,9 @@ pub fn write_cdev(w: &mut World, n: usize, buf: &[u8]) -> Res {
         return Err(libc::EINVAL);
     }
     if strncmp_eq(buf, "start") {
-        if w.cfg.kernel == Kernel::V5_10 && w.procs[n].state == State::Running {
+        if w.cfg.kernel == Kernel::V5_10
+            && matches!(w.procs[n].state, State::Running | State::Attached)
+        {
             return Err(libc::EBUSY);
         }
         boot(w, n)
@@ -231,7 +233,8 @@ fn stop_cmd(w: &mut World, n: usize) -> Res {
 }
 
 /// `rproc_shutdown`: drop a power reference; the last one stops the core. A
-/// crashed core is stopped at once (all references dropped).
+/// crashed core is stopped at once (all references dropped), unless the
+/// processor is configured `crash-stop=no` (mainline: `EINVAL`).
 pub fn shutdown(w: &mut World, n: usize) -> Res {
     let p = &mut w.procs[n];
     match p.state {
@@ -242,7 +245,7 @@ pub fn shutdown(w: &mut World, n: usize) -> Res {
                 return Ok(());
             }
         }
-        State::Crashed => p.power = 0,
+        State::Crashed if p.spec.crash_stop => p.power = 0,
         _ => return Err(libc::EINVAL),
     }
     stop_now(w, n);
@@ -394,7 +397,11 @@ pub fn write_recovery(w: &mut World, n: usize, buf: &[u8]) -> Res {
         return Err(e);
     }
     if sysfs_streq(buf, "enabled") {
+        // Enabling recovery also recovers a core that is crashed right now.
         w.procs[n].recovery = true;
+        if w.procs[n].state == State::Crashed {
+            recover(w, n, false);
+        }
     } else if sysfs_streq(buf, "disabled") {
         w.procs[n].recovery = false;
     } else if sysfs_streq(buf, "recover") {

@@ -218,3 +218,21 @@ fn make_firmware_writes_a_loadable_image() {
         .unwrap();
     assert_eq!(st.code(), Some(2));
 }
+
+#[test]
+fn mainline_refuses_stop_on_a_crashed_core_until_recovered() {
+    let fw = Firmware::new().with_trace(64).script("trace up\n");
+    let sim = run(&["--processor", "name=m4;crash-stop=no"], fw);
+    sim.write(CRASH, "mmu-fault").unwrap();
+    assert_eq!(
+        errno(sim.write(&format!("{RP0}/state"), "stop")),
+        libc::EINVAL
+    );
+    assert_eq!(sim.state(0), "crashed");
+    // Enabling recovery recovers the crashed core at once.
+    sim.write(&format!("{RP0}/recovery"), "enabled").unwrap();
+    assert_eq!(sim.state(0), "running");
+    assert!(trace_is(&sim, "up\n"));
+    sim.write(&format!("{RP0}/state"), "stop").unwrap();
+    assert_eq!(sim.state(0), "offline");
+}

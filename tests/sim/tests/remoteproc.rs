@@ -76,6 +76,13 @@ fn start_on_running_core_is_busy_on_5_10() {
     assert_eq!(sim.power(0), 1);
     sim.write(&format!("{RP0}/state"), "stop").unwrap();
     assert_eq!(sim.state(0), "offline");
+    let attached =
+        Sim::start(&["--kernel", "5.10", "--processor", "name=m4;state=attached"]).unwrap();
+    assert_eq!(
+        errno(attached.write(&format!("{RP0}/state"), "start")),
+        libc::EBUSY
+    );
+    assert_eq!(attached.power(0), 1);
 }
 
 #[test]
