@@ -239,3 +239,67 @@ pub fn rpmsg_destroy_ept(ept: &impl AsRawFd) -> io::Result<()> {
     // SAFETY: the ioctl takes no argument.
     cvt(unsafe { libc::ioctl(ept.as_raw_fd(), RPMSG_DESTROY_EPT_IOCTL as _) }).map(|_| ())
 }
+
+/// A new pseudo-terminal: its master (close-on-exec) and the path of its slave.
+pub fn open_pty() -> io::Result<(OwnedFd, String)> {
+    // SAFETY: posix_openpt returns a new descriptor that nobody else owns.
+    let fd = cvt(unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) })?;
+    // SAFETY: fd was just created and is owned here only.
+    let master = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut name = [0 as libc::c_char; 64];
+    // SAFETY: master is a pty master; name is writable for its length and NUL-terminated on success.
+    unsafe {
+        cvt(libc::grantpt(fd))?;
+        cvt(libc::unlockpt(fd))?;
+        let r = libc::ptsname_r(fd, name.as_mut_ptr(), name.len());
+        if r != 0 {
+            return Err(io::Error::from_raw_os_error(r));
+        }
+    }
+    let bytes: Vec<u8> = name
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| *c as u8)
+        .collect();
+    Ok((master, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Send `fd` over a connected unix socket with SCM_RIGHTS, `payload` as the message (runc sends
+/// the terminal's name this way).
+pub fn send_fd(socket: &impl AsRawFd, payload: &[u8], fd: RawFd) -> io::Result<()> {
+    let mut iov = libc::iovec {
+        iov_base: payload.as_ptr() as *mut libc::c_void,
+        iov_len: payload.len(),
+    };
+    // Room for one cmsghdr carrying one int, 8-byte aligned.
+    let mut control = [0u64; 4];
+    // SAFETY: msg points to live buffers (iov, control) for the duration of sendmsg; the
+    // control buffer is large enough for CMSG_SPACE(sizeof(int)) and suitably aligned.
+    unsafe {
+        let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = space as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if cmsg.is_null() {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut RawFd, fd);
+        let n = libc::sendmsg(socket.as_raw_fd(), &msg, libc::MSG_NOSIGNAL);
+        if n < 0 {
+            return Err(last());
+        }
+    }
+    Ok(())
+}
+
+/// Make `fd` the descriptor number `target` (dup2), e.g. a terminal as stdin/stdout/stderr.
+pub fn dup_onto(fd: &impl AsRawFd, target: RawFd) -> io::Result<()> {
+    // SAFETY: dup2 on descriptors; replacing `target` is the intent.
+    cvt(unsafe { libc::dup2(fd.as_raw_fd(), target) }).map(|_| ())
+}

@@ -18,7 +18,7 @@ struct Args {
     /// write the pid of the process that stands for the container to this file
     #[argh(option)]
     pid_file: Option<String>,
-    /// unix socket to send a terminal to (terminal mode is not supported yet)
+    /// unix socket to send the container's terminal to (its master, with SCM_RIGHTS)
     #[argh(option)]
     console_socket: Option<String>,
     /// accepted for runc compatibility; no effect
@@ -43,11 +43,6 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
         return Ok(0);
     };
     let _ = (a.no_pivot, a.no_new_keyring, a.preserve_fds);
-    if a.console_socket.is_some() {
-        return Err(Error::new(
-            "terminal mode is not supported yet: run the container without a terminal (no -t)",
-        ));
-    }
     let (image, id) = match a.second {
         Some(id) => {
             if a.bundle.is_some() {
@@ -62,6 +57,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
         image,
         bundle: a.bundle.map(PathBuf::from),
         pid_file: a.pid_file.map(PathBuf::from),
+        console_socket: a.console_socket.map(PathBuf::from),
     };
     create(g, &req)
 }

@@ -15,6 +15,8 @@ use crate::oci::select::{self, IfRunning};
 use crate::oci::{id, rootfs};
 use crate::platform::{claim, elf, firmware};
 
+use super::sandbox;
+use super::terminal::{self, Terminal};
 use super::{dir_of, write_atomic, Record, REPLY_FIFO, START_FIFO, STATE_FILE};
 
 pub struct Request {
@@ -23,6 +25,8 @@ pub struct Request {
     pub image: Option<PathBuf>,
     pub bundle: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
+    /// `--console-socket`: where to send the container's terminal.
+    pub console_socket: Option<PathBuf>,
 }
 
 /// What was changed so far, undone on failure.
@@ -64,6 +68,9 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
             Bundle::load(&b)?
         }
     };
+    if sandbox::is_sandbox(&bundle) {
+        return sandbox::create(g, req, &dir, &bundle);
+    }
     let if_running = select::if_running(&bundle)?;
     let annotation = |k: &str| bundle.annotation(k);
     let env = bundle
@@ -125,6 +132,11 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
         .cdev_path(&g.host)
         .filter(|_| !(adopt && state == "running"));
     let guard = if cdev.is_some() { "cdev" } else { "sysfs" };
+    let terminal = req
+        .console_socket
+        .as_deref()
+        .map(terminal::open)
+        .transpose()?;
 
     // From here on, every change is undone on failure.
     std::fs::DirBuilder::new()
@@ -151,7 +163,7 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
     match prepare(
         g, req, &dir, &bundle, &core, adopt, if_running, image, guard, &mut undo,
     ) {
-        Ok(record) => match spawn(g, req, &dir, record, core, cdev, logs, &mut undo) {
+        Ok(record) => match spawn(g, req, &dir, record, core, cdev, logs, terminal, &mut undo) {
             Ok(()) => Ok(0),
             Err(e) => {
                 undo.run();
@@ -237,6 +249,7 @@ fn spawn(
     core: crate::platform::remoteproc::Core,
     cdev: Option<PathBuf>,
     logs: LogConfig,
+    terminal: Option<Terminal>,
     undo: &mut Undo,
 ) -> Result<()> {
     let record_core = record.core.clone();
@@ -247,6 +260,13 @@ fn spawn(
         crate::sys::Forked::Child => {
             drop(ready_read);
             drop(lock);
+            if let Some(t) = terminal {
+                if let Err(e) = t.attach_stdio() {
+                    let msg = cat(&["attaching the terminal: ", &e.to_string()]);
+                    let _ = std::fs::File::from(ready_write).write_all(msg.as_bytes());
+                    crate::sys::exit_now(monitor::EXIT_MONITOR_FAILED);
+                }
+            }
             let setup = Setup {
                 host: g.host.clone(),
                 state_dir: dir.to_path_buf(),
@@ -289,7 +309,8 @@ fn spawn(
             let written = match &req.pid_file {
                 Some(p) => write_pid_file(p, pid),
                 None => Ok(()),
-            };
+            }
+            .and_then(|()| terminal.map_or(Ok(()), Terminal::send_master));
             if let Err(e) = written {
                 let _ = crate::sys::kill(pid, libc::SIGKILL);
                 let _ = crate::sys::waitpid(pid);
@@ -303,7 +324,7 @@ fn spawn(
 }
 
 /// Bare digits, no newline, written through a temporary file and a rename.
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

@@ -5,7 +5,9 @@ pub mod control;
 pub mod create;
 pub mod process;
 pub mod remove;
+pub mod sandbox;
 pub mod stop;
+pub mod terminal;
 
 use std::collections::BTreeMap;
 use std::fs::File;

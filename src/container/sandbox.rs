@@ -1,0 +1,161 @@
+//! The Kubernetes pod sandbox ("pause") container, marked by the annotation
+//! `io.kubernetes.cri.container-type=sandbox` (containerd) or
+//! `io.kubernetes.cri-o.ContainerType=sandbox` (CRI-O). Its monitor stands for the pod: it waits
+//! for `start`, then for a signal, and touches no core, so a RuntimeClass can run whole pods.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
+
+use crate::cli::Global;
+use crate::error::{cat, Context, Error, Result};
+use crate::oci::bundle::Bundle;
+
+use super::create::{save, write_pid_file, Request};
+use super::{process, write_atomic, Exit, Record, EXIT_FILE, REPLY_FIFO, STARTED_FILE, START_FIFO};
+
+/// What `state` shows as the guard of a container that holds no core.
+pub const GUARD: &str = "none";
+
+pub fn is_sandbox(bundle: &Bundle) -> bool {
+    bundle.annotation("io.kubernetes.cri.container-type") == Some("sandbox")
+        || bundle.annotation("io.kubernetes.cri-o.ContainerType") == Some("sandbox")
+}
+
+/// Record the sandbox and fork its monitor; on failure nothing is left.
+pub fn create(g: &Global, req: &Request, dir: &Path, bundle: &Bundle) -> Result<i32> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&g.root)
+        .ctx_path("creating state root", &g.root)?;
+    if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
+        }
+        return Err(Error::os(
+            e.raw_os_error().unwrap_or(libc::EIO),
+            cat(&["creating ", &dir.to_string_lossy()]),
+        ));
+    }
+    let made = spawn(g, req, dir, bundle);
+    if made.is_err() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    made.map(|()| 0)
+}
+
+fn spawn(g: &Global, req: &Request, dir: &Path, bundle: &Bundle) -> Result<()> {
+    let lock = super::lock(dir)?;
+    let record = Record {
+        id: req.id.clone(),
+        bundle: bundle.dir.to_string_lossy().into_owned(),
+        created: crate::report::rfc3339_now(),
+        guard: String::from(GUARD),
+        annotations: bundle.config.annotations.clone(),
+        ..Record::default()
+    };
+    save(dir, &record)?;
+    for fifo in [START_FIFO, REPLY_FIFO] {
+        let p = dir.join(fifo);
+        crate::sys::mkfifo(&p).ctx_path("creating", &p)?;
+    }
+    let (ready_read, ready_write) = crate::sys::pipe().ctx("creating a pipe")?;
+    match crate::sys::fork().ctx("starting the sandbox monitor")? {
+        crate::sys::Forked::Child => {
+            drop(ready_read);
+            drop(lock);
+            run(dir, record, ready_write)
+        }
+        crate::sys::Forked::Parent(pid) => {
+            drop(ready_write);
+            let mut answer = String::new();
+            let _ = std::fs::File::from(ready_read).read_to_string(&mut answer);
+            if answer != "ok" {
+                let _ = crate::sys::waitpid(pid);
+                return Err(Error::new(if answer.is_empty() {
+                    String::from("the sandbox monitor failed to start")
+                } else {
+                    answer
+                }));
+            }
+            crate::report::debug(
+                g,
+                &cat(&["pod sandbox ", &req.id, ": monitor ", &pid.to_string()]),
+            );
+            if let Some(p) = &req.pid_file {
+                if let Err(e) = write_pid_file(p, pid) {
+                    let _ = crate::sys::kill(pid, libc::SIGKILL);
+                    let _ = crate::sys::waitpid(pid);
+                    return Err(e);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The sandbox monitor: answers `start`, ends with 128+N on signal N. Never returns.
+fn run(dir: &Path, mut record: Record, ready: OwnedFd) -> ! {
+    crate::sys::setsid();
+    let mut ready = std::fs::File::from(ready);
+    let mut setup = || -> std::result::Result<(OwnedFd, std::fs::File), String> {
+        let signals = crate::sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT])
+            .map_err(|e| cat(&["sandbox monitor: signalfd: ", &e.to_string()]))?;
+        let requests = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(dir.join(START_FIFO))
+            .map_err(|e| cat(&["sandbox monitor: opening the start fifo: ", &e.to_string()]))?;
+        let me = std::process::id() as i32;
+        record.pid = me;
+        record.pid_start = process::start_time(me).unwrap_or(0);
+        save(dir, &record).map_err(|e| e.msg)?;
+        Ok((signals, requests))
+    };
+    let (signals, mut requests) = match setup() {
+        Ok(s) => s,
+        Err(msg) => {
+            let _ = ready.write_all(msg.as_bytes());
+            crate::sys::exit_now(1)
+        }
+    };
+    let _ = ready.write_all(b"ok");
+    drop(ready);
+    loop {
+        let mut fds = [
+            crate::sys::pollfd(signals.as_raw_fd()),
+            crate::sys::pollfd(requests.as_raw_fd()),
+        ];
+        if crate::sys::poll(&mut fds, -1).is_err() {
+            continue;
+        }
+        if fds[0].revents != 0 {
+            if let Some(sig) = crate::sys::signalfd_read(&signals) {
+                let exit = Exit {
+                    code: 128 + sig,
+                    reason: cat(&["stopped by signal ", super::stop::signal_name(sig)]),
+                };
+                if let Ok(json) = serde_json::to_vec(&exit) {
+                    let _ = write_atomic(dir, EXIT_FILE, &json);
+                }
+                crate::sys::die_by_signal(sig);
+            }
+        }
+        if fds[1].revents != 0 {
+            let mut buf = [0u8; 64];
+            if matches!(requests.read(&mut buf), Ok(n) if buf[..n].starts_with(b"start")) {
+                let _ = write_atomic(dir, STARTED_FILE, b"");
+                if let Ok(mut reply) = std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(dir.join(REPLY_FIFO))
+                {
+                    let _ = reply.write_all(b"0\n");
+                }
+            }
+        }
+    }
+}
