@@ -7,12 +7,19 @@ use crate::kernel::Core;
 use crate::runtime::{run, Bundle};
 use crate::system;
 
+const SOURCE: &str = "io.hybrid-runtime.log.source";
 const SECOND: Duration = Duration::from_secs(1);
 
-/// Runs a container of `fw` with log source `source` until `lines` appear on
-/// its stdout, then checks `logs` and stops it.
-fn streams(core: &Core, id: &str, fw: &[u8], source: &str, lines: &[String]) -> Verdict {
-    let bundle = Bundle::new(id, Some(fw), &[("io.hybrid-runtime.log.source", source)])?;
+/// Runs a container of `fw` with log settings `settings` until `lines` appear
+/// on its stdout, then checks `logs` and stops it.
+fn streams(
+    core: &Core,
+    id: &str,
+    fw: &[u8],
+    settings: &[(&str, &str)],
+    lines: &[String],
+) -> Verdict {
+    let bundle = Bundle::new(id, Some(fw), settings)?;
     let create = bundle.create();
     create.ok().map_err(|e| format!("create: {e}"))?;
     let pid = bundle.monitor_pid()?;
@@ -67,7 +74,13 @@ pub fn trace(core: &Core) -> Verdict {
         .with_trace(4096)
         .script(script)
         .bytes();
-    streams(core, "logtrace", &fw, "trace", &numbered("trace line", 5))
+    streams(
+        core,
+        "logtrace",
+        &fw,
+        &[(SOURCE, "trace")],
+        &numbered("trace line", 5),
+    )
 }
 
 pub fn tty(core: &Core) -> Verdict {
@@ -76,7 +89,13 @@ pub fn tty(core: &Core) -> Verdict {
         .with_rpmsg()
         .script(script)
         .bytes();
-    streams(core, "logtty", &fw, "tty", &numbered("tty line", 5))
+    streams(
+        core,
+        "logtty",
+        &fw,
+        &[(SOURCE, "tty")],
+        &numbered("tty line", 5),
+    )
 }
 
 pub fn endpoint(core: &Core) -> Verdict {
@@ -89,7 +108,7 @@ pub fn endpoint(core: &Core) -> Verdict {
         core,
         "logept",
         &fw,
-        "endpoint",
+        &[(SOURCE, "endpoint")],
         &numbered("endpoint line", 5),
     )
 }
