@@ -59,10 +59,15 @@ pub fn parse_errno(s: &str) -> Option<i32> {
     table.iter().find(|(k, _)| *k == s).map(|&(_, v)| v)
 }
 
-/// A write to `fail` (`OP ERRNO`), `hang` (`FILE MS`) or `force_state` (a state
-/// name: puts the core in any of the eight states without side effects).
+/// A write to `fail` (`OP ERRNO`), `hang` (`FILE MS`), `force_state` (a state
+/// name: puts the core in any of the eight states without side effects) or
+/// `remove` (anything: the driver goes away).
 pub fn write(w: &mut World, n: usize, name: &str, data: &[u8]) -> Result<(), i32> {
     let text = String::from_utf8_lossy(data);
+    if name == "remove" {
+        crate::rproc::remove(w, n);
+        return Ok(());
+    }
     if name == "force_state" {
         let state = State::ALL
             .into_iter()

@@ -110,6 +110,7 @@ fn serve(cfg: Config) -> Result<(), String> {
         for n in 0..w.procs.len() {
             if w.procs[n].state == world::State::Attached {
                 let (dev, name) = (w.procs[n].dev(), w.procs[n].spec.name.clone());
+                w.log(kmsg::INFO, format!("remoteproc {dev}: attaching to {name}"));
                 w.log(
                     kmsg::INFO,
                     format!("remoteproc {dev}: remote processor {name} is now attached"),

@@ -14,8 +14,8 @@ pub fn sysfs_streq(buf: &[u8], word: &str) -> bool {
     buf.strip_suffix(b"\n").unwrap_or(buf) == word.as_bytes()
 }
 
-/// `!strncmp(buf, word, len)` with the buffer's own length, as the cdev and
-/// the debugfs `crash` file compare.
+/// `!strncmp(buf, word, len)` with the buffer's own length, as the character
+/// device compares commands.
 pub fn strncmp_eq(buf: &[u8], word: &str) -> bool {
     let w = word.as_bytes();
     for (i, &a) in buf.iter().enumerate() {
@@ -309,20 +309,30 @@ pub fn crash_name(word: &str) -> Option<&'static str> {
         .map(|(_, k)| k)
 }
 
-/// Kernel name of a crash type written to debugfs `crash` (compared with
-/// `strncmp` over the written length, a trailing newline dropped).
+/// Kernel name of the crash type written to debugfs `crash`. The kernel
+/// parses an unsigned number (`kstrtouint`, base 0, one trailing newline):
+/// 0 mmufault, 1 watchdog, 2 fatal error, anything larger "unknown". The
+/// simulator also accepts the names `mmu-fault`, `watchdog`, `fatal-error`.
 pub fn crash_type(buf: &[u8]) -> Option<&'static str> {
-    if buf.is_empty() || buf.len() > 20 {
-        return None;
+    let text = std::str::from_utf8(buf).ok()?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if let Some(kind) = crash_name(text) {
+        return Some(kind);
     }
-    let mut b = buf.to_vec();
-    if b.last() == Some(&b'\n') {
-        *b.last_mut()? = 0;
-    }
-    CRASH_TYPES
-        .into_iter()
-        .find(|(word, _)| strncmp_eq(&b, word))
-        .map(|(_, kernel)| kernel)
+    let (digits, radix) =
+        if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            (hex, 16)
+        } else if text.len() > 1 && text.starts_with('0') {
+            (&text[1..], 8)
+        } else {
+            (text, 10)
+        };
+    let number = u32::from_str_radix(digits, radix).ok()?;
+    Some(
+        CRASH_TYPES
+            .get(number as usize)
+            .map_or("unknown", |(_, kernel)| kernel),
+    )
 }
 
 /// Write to debugfs `crash`.
@@ -412,6 +422,22 @@ pub fn write_recovery(w: &mut World, n: usize, buf: &[u8]) -> Res {
         return Err(libc::EINVAL);
     }
     Ok(())
+}
+
+/// The driver goes away (`rproc_del`): the core is stopped, its state is
+/// `deleted` and its sysfs, debugfs and device files disappear.
+pub fn remove(w: &mut World, n: usize) {
+    if matches!(
+        w.procs[n].state,
+        State::Running | State::Attached | State::Crashed
+    ) {
+        stop_now(w, n);
+    }
+    let p = &mut w.procs[n];
+    p.state = State::Deleted;
+    p.power = 0;
+    p.removed = true;
+    p.event("remove".into());
 }
 
 /// The last reference to an open `dev/remoteprocN` description went away.

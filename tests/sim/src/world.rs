@@ -108,6 +108,8 @@ pub struct Proc {
     pub generation: u64,
     /// What the firmware received from the host, one entry per message.
     pub rx: Vec<String>,
+    /// The driver was removed: the core's files are gone.
+    pub removed: bool,
 }
 
 impl Proc {
@@ -135,6 +137,7 @@ impl Proc {
             run: None,
             generation: 0,
             rx: Vec::new(),
+            removed: false,
             spec,
         }
     }

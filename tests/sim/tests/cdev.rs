@@ -184,3 +184,26 @@ fn no_device_when_the_kernel_has_none() {
     );
     assert_eq!(sim.state(0), "offline");
 }
+
+#[test]
+fn driver_removal_under_a_holder() {
+    let sim = sim();
+    let fd = open_cdev(&sim);
+    set_flag(&fd, 1);
+    fd.write(b"start").unwrap();
+    sim.write("sim/remoteproc0/remove", "1").unwrap();
+    assert_eq!(errno(sim.read(&format!("{RP0}/state"))), libc::ENOENT);
+    assert!(!sim.path("dev/remoteproc0").exists());
+    assert!(!sim.path("sys/kernel/debug/remoteproc/remoteproc0").exists());
+    assert!(sim
+        .path("sys/firmware/devicetree/base/m4@0/compatible")
+        .exists());
+    assert_eq!(errno(fd.write(b"start")), libc::ENODEV);
+    drop(fd);
+    assert_eq!(sim.power(0), 0);
+    let ev = sim.events(0);
+    assert!(
+        ev.ends_with(&["stop".into(), "remove".into(), "cdev-release".into()]),
+        "{ev:?}"
+    );
+}

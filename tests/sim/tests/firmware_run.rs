@@ -70,7 +70,9 @@ fn debugfs_crash_without_recovery_keeps_the_trace_until_stop() {
     let sim = run(&[], Firmware::new().with_trace(64).script("trace before\n"));
     assert!(trace_is(&sim, "before\n"));
     assert_eq!(errno(sim.write(CRASH, "segfault")), libc::EINVAL);
-    sim.write(CRASH, "watchdog\n").unwrap();
+    assert_eq!(errno(sim.write(CRASH, "-1")), libc::EINVAL);
+    // The kernel takes the type's number; the names are accepted too.
+    sim.write(CRASH, "1\n").unwrap();
     assert_eq!(sim.state(0), "crashed");
     assert_eq!(sim.read(TRACE).unwrap(), "before\n");
     assert_eq!(
@@ -92,10 +94,12 @@ fn debugfs_crash_without_recovery_keeps_the_trace_until_stop() {
 #[test]
 fn crash_on_an_offline_core_only_logs() {
     let sim = Sim::start(&[]).unwrap();
-    sim.write(CRASH, "mmu-fault").unwrap();
+    sim.write(CRASH, "0").unwrap();
+    sim.write(CRASH, "7").unwrap();
     assert_eq!(sim.state(0), "offline");
     let log = kmsg_lines(&sim);
     assert!(log.contains(&"remoteproc remoteproc0: crash detected in m4: type mmufault".into()));
+    assert!(log.contains(&"remoteproc remoteproc0: crash detected in m4: type unknown".into()));
     assert!(sim.events(0).is_empty());
 }
 
@@ -104,7 +108,7 @@ fn recovery_reloads_the_same_file_with_a_fresh_trace() {
     let fw = Firmware::new().with_trace(64).script("trace boot\n");
     let sim = run(&["--processor", "name=m4;recovery=enabled"], fw);
     assert!(trace_is(&sim, "boot\n"));
-    sim.write(CRASH, "fatal-error").unwrap();
+    sim.write(CRASH, "2").unwrap();
     assert_eq!(sim.state(0), "running");
     assert!(trace_is(&sim, "boot\n"), "fresh buffer, script ran again");
     assert_eq!(sim.read("sim/remoteproc0/starts").unwrap(), "2\n");

@@ -156,6 +156,9 @@ fn sys(w: &World, t: &mut Tree) {
             &format!("firmware/devicetree/base/{node}/name"),
             format!("{}\0", p.spec.name),
         );
+        if p.removed {
+            continue;
+        }
         let pdir = platform_dir(n);
         t.link(
             &format!("{pdir}/of_node"),
@@ -280,7 +283,7 @@ fn dev(w: &World, t: &mut Tree) {
         }
     }
     for (n, p) in w.procs.iter().enumerate() {
-        if p.spec.cdev {
+        if p.spec.cdev && !p.removed {
             t.file(&format!("remoteproc{n}"), FileKind::Cdev(n), 0o600);
         }
     }
@@ -296,6 +299,7 @@ fn sim(w: &World, t: &mut Tree) {
             ("fail", 0o200),
             ("hang", 0o200),
             ("force_state", 0o200),
+            ("remove", 0o200),
             ("cdev_holders", 0o444),
             ("rx", 0o444),
         ] {
