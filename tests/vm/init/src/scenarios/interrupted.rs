@@ -74,17 +74,20 @@ pub fn start_killed(core: &Core) -> Verdict {
         bundle.create().ok().map_err(|e| format!("create: {e}"))?;
         let pid = bundle.monitor_pid()?;
         interrupt(&["start", &bundle.id], Duration::from_micros(*us))?;
-        std::thread::sleep(Duration::from_millis(300));
-        let state = core.state();
-        let status = bundle.status()?;
+        // Whatever the cut, the core and the status must agree once the dust settles.
+        let (mut state, mut status) = (String::new(), String::new());
+        let truthful = super::eventually(2 * SECOND, || {
+            state = core.state();
+            status = bundle.status().unwrap_or_default();
+            matches!(
+                (state.as_str(), status.as_str()),
+                ("running", "running") | ("offline", "created")
+            )
+        });
         run(&["delete", "--force", &bundle.id])
             .ok()
             .map_err(|e| format!("delete --force: {e}"))?;
         system::wait_pid(pid, 5 * SECOND);
-        let truthful = matches!(
-            (state.as_str(), status.as_str()),
-            ("running", "running") | ("offline", "created")
-        );
         ensure(truthful, || {
             format!("start killed after {us} µs: core {state} but status {status}")
         })?;

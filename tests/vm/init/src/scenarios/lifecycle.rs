@@ -166,8 +166,17 @@ pub fn recovered_crash_keeps_running(core: &Core) -> Verdict {
     core.write(core.debug("recovery"), "enabled")
         .map_err(|e| format!("recovery: {e}"))?;
     let (bundle, pid) = started(core, "recover", "trace alive\n")?;
+    let crashes = || crate::kernel::kmsg_lines("recovering").len();
+    let before = crashes();
     core.write(core.debug("crash"), "1")
         .map_err(|e| format!("debugfs crash: {e}"))?;
+    let recovered = super::eventually(3 * SECOND, || {
+        crashes() > before && core.state() == "running"
+    });
+    ensure(recovered, || {
+        format!("core {} after a crash with recovery", core.state())
+    })?;
+    // Long enough for the monitor to notice the crash had it taken it for an exit.
     std::thread::sleep(SECOND / 2);
     ensure(core.state() == "running", || {
         format!("core {} after a recovered crash", core.state())
