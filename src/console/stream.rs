@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 
 /// How long after start channels may take to appear before the choice is settled.
 pub const DISCOVERY: Duration = Duration::from_secs(2);
+/// How long `start` itself keeps looking, so that output from the first instant (a firmware
+/// that crashes at once) is not missed; the monitor's tick takes over after that.
+const FIRST_LOOK: Duration = Duration::from_millis(100);
+const FIRST_LOOK_STEP: Duration = Duration::from_millis(5);
 /// Lines of the trace buffer written to the log when the core crashes.
 const CRASH_TAIL: usize = 20;
 /// Records what the monitor chose: `<kind> <detail>`, or `none <reason>`.
@@ -136,7 +140,13 @@ impl LogStream {
         if s.cfg.source == Source::None {
             s.record("none logging is disabled by io.hybrid-runtime.log.source=none");
         } else {
+            // Channels, and then their device nodes, appear moments after the core starts.
+            let until = Instant::now() + FIRST_LOOK;
             s.discover(Instant::now());
+            while matches!(s.active, Active::Pending { .. }) && Instant::now() < until {
+                std::thread::sleep(FIRST_LOOK_STEP);
+                s.discover(Instant::now());
+            }
         }
         s
     }
@@ -242,7 +252,7 @@ impl LogStream {
             }
         };
         match choice {
-            Some(pick) => self.open(pick, &channels),
+            Some(pick) => self.open(pick, &channels, expired),
             None if expired && deadline.is_some() => {
                 let reason = self.no_source_reason(&channels, has_trace);
                 warn(&["no firmware log: ", &reason]);
@@ -253,7 +263,9 @@ impl LogStream {
         }
     }
 
-    fn open(&mut self, pick: Pick, channels: &[Channel]) {
+    /// Open what discovery picked. A device node that is not there yet (it appears after the
+    /// sysfs entry) is looked for again until discovery's time is up.
+    fn open(&mut self, pick: Pick, channels: &[Channel], expired: bool) {
         let dst_of = |name: &str| channels.iter().find(|c| c.name == name).map(|c| c.dst);
         let opened = match &pick {
             Pick::Tty(c) => rpmsg::open_tty(&self.dev_dir.join(&c.dev)).map(|f| {
@@ -300,6 +312,7 @@ impl LogStream {
                     self.poll_trace();
                 }
             }
+            Err(e) if e.errno == libc::ENOENT && !expired && !matches!(pick, Pick::Create(..)) => {}
             Err(e) => {
                 let msg = e.to_string();
                 warn(&["no firmware log: ", &msg]);

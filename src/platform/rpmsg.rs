@@ -11,9 +11,18 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
+/// Channel names that rpmsg_tty binds to (mainline, NXP, older ST kernels).
+const TTY_CHANNELS: [&str; 3] = [
+    "rpmsg-tty",
+    "rpmsg-virtual-tty-channel",
+    "rpmsg-tty-channel",
+];
 /// The channel that rpmsg_char turns into an endpoint device by itself (kernel ≥ 5.18).
 pub const RAW_CHANNEL: &str = "rpmsg-raw";
+/// How long a created endpoint's device may take to appear.
+const NEW_DEVICE_WAIT: Duration = Duration::from_secs(1);
 /// Address meaning "any" when creating an endpoint.
 pub const ADDR_ANY: u32 = 0xFFFF_FFFF;
 
@@ -57,8 +66,7 @@ pub fn has_vdev(rproc_dir: &Path) -> bool {
 /// Every channel below the remote processor's sysfs directory, in a stable order.
 pub fn discover(rproc_dir: &Path) -> Vec<Channel> {
     let mut found = Vec::new();
-    let root = fs::canonicalize(rproc_dir).unwrap_or_else(|_| rproc_dir.to_owned());
-    walk(&root, 0, &mut found);
+    walk(rproc_dir, 0, &mut found);
     found.sort_by(|a, b| {
         (a.kind as u8, a.dev.len(), &a.dev).cmp(&(b.kind as u8, b.dev.len(), &b.dev))
     });
@@ -84,38 +92,40 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<Channel>) {
     }
 }
 
-/// A `virtioV.<channel>.<src>.<dst>` directory: record the device node it carries.
+/// A `virtioV.<channel>.<src>.<dst>` directory (the kernel's `%s.%s.%d.%d`): record the device
+/// node it carries. The name says where to look first, so one directory read usually does.
 fn channel(dir: &Path, dir_name: &str, found: &mut Vec<Channel>) {
     let mut parts = dir_name.rsplitn(3, '.');
-    let dst_part = parts.next().unwrap_or("");
+    let dst = parts.next().and_then(parse_addr).unwrap_or(ADDR_ANY);
     let _src = parts.next();
-    let from_dir = parts
+    let name = parts
         .next()
         .and_then(|p| p.split_once('.'))
         .map_or("", |(_, n)| n);
-    let name = read_trimmed(&dir.join("name")).unwrap_or_else(|| from_dir.to_owned());
-    let dst = read_trimmed(&dir.join("dst"))
-        .and_then(|s| parse_addr(&s))
-        .or_else(|| parse_addr(dst_part))
-        .unwrap_or(ADDR_ANY);
-    for (sub, tty) in [("tty", true), ("rpmsg", false)] {
+    let order = if TTY_CHANNELS.contains(&name) {
+        ["tty", "rpmsg"]
+    } else {
+        ["rpmsg", "tty"]
+    };
+    for sub in order {
         let Ok(devs) = fs::read_dir(dir.join(sub)) else {
             continue;
         };
         for d in devs.flatten() {
             let dev = d.file_name().to_string_lossy().into_owned();
             let kind = match () {
-                _ if tty => Kind::Tty,
+                _ if sub == "tty" => Kind::Tty,
                 _ if dev.starts_with("rpmsg_ctrl") => Kind::Control,
                 _ => Kind::Endpoint,
             };
             found.push(Channel {
                 kind,
-                name: name.clone(),
+                name: name.to_owned(),
                 dev,
                 dst,
             });
         }
+        return;
     }
 }
 
@@ -170,16 +180,27 @@ pub fn create_endpoint(
         &cat(&["cannot create rpmsg endpoint ", name, " through"]),
         ctrl,
     )?;
-    let dev = named_endpoints(class_dir, name)
-        .into_iter()
-        .filter(|d| !before.contains(d))
-        .max_by_key(|d| d.trim_start_matches("rpmsg").parse::<u32>().unwrap_or(0))
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))
-        .ctx_path(
-            &cat(&["no device appeared for rpmsg endpoint ", name, " in"]),
-            class_dir,
-        )?;
-    Ok((open_endpoint(&dev_dir.join(&dev))?, dev))
+    // The device shows up in sysfs, then in /dev, a moment after the ioctl returns.
+    let deadline = Instant::now() + NEW_DEVICE_WAIT;
+    loop {
+        let dev = named_endpoints(class_dir, name)
+            .into_iter()
+            .filter(|d| !before.contains(d))
+            .max_by_key(|d| d.trim_start_matches("rpmsg").parse::<u32>().unwrap_or(0));
+        let opened = dev.as_ref().map(|d| open_endpoint(&dev_dir.join(d)));
+        let late = Instant::now() >= deadline;
+        match (dev, opened) {
+            (Some(dev), Some(Ok(f))) => return Ok((f, dev)),
+            (_, Some(Err(e))) if e.errno != libc::ENOENT || late => return Err(e),
+            (_, None) if late => {
+                return Err(io::Error::from_raw_os_error(libc::ENODEV)).ctx_path(
+                    &cat(&["no device appeared for rpmsg endpoint ", name, " in"]),
+                    class_dir,
+                )
+            }
+            _ => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
 }
 
 /// Tell the kernel to remove an endpoint made by `create_endpoint` (it also goes away when the

@@ -1,0 +1,560 @@
+//! Firmware logs end to end: the real binary against the simulator, with firmware that prints
+//! through the rpmsg tty, a raw endpoint, a created endpoint and the trace buffer. Every line
+//! must arrive exactly once, in order, on the container's stdout and in `logs`.
+
+use hybrid_sim::firmware::Firmware;
+use hybrid_sim::harness::Sim;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hybrid-runtime");
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A simulator, a state root and bundles, removed at the end.
+struct Rig {
+    sim: Sim,
+    dir: PathBuf,
+}
+
+/// A created container whose stdout (inherited by the monitor) is read line by line.
+struct Running {
+    id: String,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let sim = Sim::start(&[]).expect("simulator");
+        let dir = sim.root().with_extension("logs");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Rig { sim, dir }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--root")
+            .arg(self.dir.join("state"))
+            .arg("--host-root")
+            .arg(self.sim.root());
+        c.args(args)
+            .env_remove("HYBRID_ROOT")
+            .env_remove("HYBRID_HOST_ROOT");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run hybrid-runtime")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// An OCI bundle running `fw` with these annotations.
+    fn bundle(&self, id: &str, fw: &Firmware, annotations: &[(&str, &str)]) -> PathBuf {
+        let b = self.dir.join(id);
+        fs::create_dir_all(b.join("rootfs")).unwrap();
+        fw.write_to(&b.join("rootfs/fw.elf")).unwrap();
+        let ann: BTreeMap<&str, &str> = annotations.iter().copied().collect();
+        let config = serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "rootfs"},
+            "process": {"args": ["fw.elf"], "env": ["PATH=/bin"], "cwd": "/"},
+            "annotations": ann,
+        });
+        fs::write(b.join("config.json"), config.to_string()).unwrap();
+        b
+    }
+
+    /// `create` with stdout captured through a pipe (stdout = None: a read-only /dev/null),
+    /// then `start`.
+    fn launch(
+        &self,
+        id: &str,
+        fw: &Firmware,
+        annotations: &[(&str, &str)],
+        stdout: bool,
+    ) -> Running {
+        let b = self.bundle(id, fw, annotations);
+        let mut c = self.cmd(&["create", "--bundle", b.to_str().unwrap(), id]);
+        c.stdin(Stdio::null()).stderr(Stdio::piped());
+        if stdout {
+            c.stdout(Stdio::piped());
+        } else {
+            c.stdout(fs::File::open("/dev/null").unwrap());
+        }
+        let mut child: Child = c.spawn().expect("create");
+        let (tx, lines) = mpsc::channel();
+        if let Some(out) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for l in BufReader::new(out).lines() {
+                    if tx.send(l.unwrap_or_default()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        let mut err = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        let status = child.wait().unwrap();
+        assert!(status.success(), "create {id} failed");
+        self.ok(&["start", id]);
+        Running {
+            id: id.to_string(),
+            lines,
+            seen: Vec::new(),
+            stderr: Some(stderr),
+        }
+    }
+
+    fn logs(&self, id: &str, extra: &[&str]) -> Vec<String> {
+        let mut args = vec!["logs"];
+        args.extend_from_slice(extra);
+        args.push(id);
+        self.ok(&args).lines().map(str::to_string).collect()
+    }
+
+    fn stop(&self, r: &mut Running) {
+        self.ok(&["kill", &r.id, "TERM"]);
+        r.until_closed();
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        for id in fs::read_dir(self.dir.join("state"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let id = id.file_name().to_string_lossy().into_owned();
+            let _ = self.run(&["delete", "--force", &id]);
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Running {
+    /// Wait until stdout has shown `n` lines in total; return them.
+    fn until_count(&mut self, n: usize) -> &[String] {
+        let deadline = Instant::now() + WAIT;
+        while self.seen.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!(
+                    "{}: {} of {n} lines on stdout: {:?}",
+                    self.id,
+                    self.seen.len(),
+                    self.seen
+                ),
+            }
+        }
+        &self.seen
+    }
+
+    /// Wait until stdout has shown a line containing `text`.
+    fn until_line(&mut self, text: &str) -> &[String] {
+        let deadline = Instant::now() + WAIT;
+        while !self.seen.iter().any(|l| l.contains(text)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!(
+                    "{}: no line with {text:?} on stdout: {:?}",
+                    self.id, self.seen
+                ),
+            }
+        }
+        &self.seen
+    }
+
+    /// Read stdout to its end (the monitor exited); return everything it showed.
+    fn until_closed(&mut self) -> &[String] {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return &self.seen,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("{}: stdout never closed", self.id),
+            }
+        }
+    }
+
+    /// The monitor's stderr, once it has exited.
+    fn stderr(&mut self) -> String {
+        self.stderr
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default()
+    }
+}
+
+fn numbered(prefix: &str, n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("{prefix}{i}")).collect()
+}
+
+fn source_of(rig: &Rig, id: &str) -> String {
+    fs::read_to_string(rig.dir.join("state").join(id).join("console.source")).unwrap_or_default()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn tty_lines_reach_stdout_and_logs_once_in_order() {
+    let rig = Rig::new();
+    let fw = Firmware::new()
+        .with_rpmsg()
+        .script("repeat 200\ntty tty line {n}\nend\nsleep 50\ntty last\n");
+    let mut r = rig.launch("tty", &fw, &[], true);
+    let mut want = numbered("tty line ", 200);
+    want.push("last".into());
+    assert_eq!(r.until_count(201), want);
+    assert!(
+        source_of(&rig, "tty").starts_with("tty ttyRPMSG"),
+        "{}",
+        source_of(&rig, "tty")
+    );
+    assert_eq!(rig.logs("tty", &[]), want);
+    assert_eq!(rig.logs("tty", &["--tail", "2"]), ["tty line 200", "last"]);
+    let stamped = rig.logs("tty", &["--timestamps", "--tail", "1"]);
+    let (stamp, text) = stamped[0].split_once(' ').unwrap();
+    assert_eq!(text, "last");
+    assert!(
+        stamp.len() == 27 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+        "{stamp}"
+    );
+    rig.stop(&mut r);
+    assert_eq!(r.seen, want, "nothing more after the stop");
+    assert_eq!(rig.logs("tty", &[]), want, "logs still works once stopped");
+    // The firmware saw nothing from us: the tty is raw, nothing was echoed back.
+    assert_eq!(
+        rig.sim
+            .read("sim/remoteproc0/rx")
+            .unwrap_or_default()
+            .trim(),
+        ""
+    );
+}
+
+#[test]
+fn raw_endpoint_lines_reach_stdout_and_logs() {
+    let rig = Rig::new();
+    let fw = Firmware::new()
+        .with_rpmsg()
+        .script("repeat 100\nept ept message {n}\nend\n");
+    let mut r = rig.launch(
+        "ept",
+        &fw,
+        &[("io.hybrid-runtime.log.source", "endpoint")],
+        true,
+    );
+    let want = numbered("ept message ", 100);
+    assert_eq!(r.until_count(100), want);
+    assert!(
+        source_of(&rig, "ept").starts_with("endpoint rpmsg"),
+        "{}",
+        source_of(&rig, "ept")
+    );
+    rig.stop(&mut r);
+    assert_eq!(rig.logs("ept", &[]), want);
+}
+
+#[test]
+fn created_endpoint_gets_the_hello_and_is_destroyed_at_stop() {
+    let rig = Rig::new();
+    let fw = Firmware::new()
+        .with_rpmsg()
+        .script("wait-rx\nrepeat 30\nept created {n}\nend\n");
+    let ann = [
+        ("io.hybrid-runtime.log.source", "endpoint"),
+        ("io.hybrid-runtime.log.channel", "fw-log"),
+        ("io.hybrid-runtime.log.hello", "hello firmware"),
+    ];
+    let mut r = rig.launch("created", &fw, &ann, true);
+    let want = numbered("created ", 30);
+    assert_eq!(r.until_count(30), want);
+    let source = source_of(&rig, "created");
+    assert!(
+        source.starts_with("endpoint rpmsg") && source.contains("created as fw-log"),
+        "{source}"
+    );
+    assert!(rig
+        .sim
+        .read("sim/remoteproc0/rx")
+        .unwrap()
+        .contains("hello firmware"));
+    let dev = source.split_whitespace().nth(1).unwrap().to_string();
+    assert!(rig.sim.path(&format!("sys/class/rpmsg/{dev}")).exists());
+    rig.stop(&mut r);
+    assert!(
+        !rig.sim.path(&format!("sys/class/rpmsg/{dev}")).exists(),
+        "endpoint {dev} left behind"
+    );
+    assert_eq!(rig.logs("created", &[]), want);
+}
+
+#[test]
+fn trace_buffer_wrapping_in_bursts_gives_every_line_once() {
+    let rig = Rig::new();
+    // 1 KiB ring, ~12-byte lines: wraps about every 85 lines; bursts of 40 lines, well within
+    // what a 200 ms poll can take.
+    let fw = Firmware::new()
+        .with_trace(1024)
+        .script("repeat 15\ntrace burst a {n}\ntrace burst b {n}\ntrace burst c {n}\ntrace burst d {n}\nsleep 250\nend\nrepeat 300\ntrace steady {n}\nsleep 3\nend\n");
+    let mut r = rig.launch("trace", &fw, &[], true);
+    let mut want = Vec::new();
+    for i in 1..=15 {
+        for c in ["a", "b", "c", "d"] {
+            want.push(format!("burst {c} {i}"));
+        }
+    }
+    want.extend(numbered("steady ", 300));
+    assert_eq!(r.until_count(want.len()), want);
+    assert_eq!(source_of(&rig, "trace").trim(), "trace trace0");
+    rig.stop(&mut r);
+    assert_eq!(r.seen, want);
+    assert_eq!(rig.logs("trace", &[]), want);
+}
+
+#[test]
+fn trace_lines_lost_to_wrap_around_are_marked() {
+    let rig = Rig::new();
+    let fw = Firmware::new()
+        .with_trace(256)
+        .script("trace first\nsleep 600\nrepeat 200\ntrace lost {n}\nend\nsleep 600\ntrace after 1\ntrace after 2\n");
+    let mut r = rig.launch("lost", &fw, &[], true);
+    let seen = r.until_line("after 2").to_vec();
+    assert_eq!(seen[0], "first");
+    let marker = seen
+        .iter()
+        .position(|l| l.contains("lines were lost"))
+        .expect("a lost-lines marker");
+    assert!(
+        marker > 0 && seen.ends_with(&["after 1".to_string(), "after 2".to_string()]),
+        "{seen:?}"
+    );
+    // Whatever survived is in order and never repeated.
+    let lost: Vec<u32> = seen
+        .iter()
+        .filter_map(|l| l.strip_prefix("lost ")?.parse().ok())
+        .collect();
+    assert!(lost.windows(2).all(|w| w[0] < w[1]), "{lost:?}");
+    rig.stop(&mut r);
+    assert_eq!(rig.logs("lost", &[]), seen);
+}
+
+#[test]
+fn a_crash_keeps_the_output_the_trace_tail_and_the_kernel_line() {
+    let rig = Rig::new();
+    let fw = Firmware::new()
+        .with_rpmsg()
+        .with_trace(4096)
+        .script("trace booting\ntrace about to fault\nrepeat 10\ntty working {n}\nend\nsleep 300\ncrash mmu-fault\n");
+    let mut r = rig.launch("crash", &fw, &[], true);
+    let seen = r.until_closed().to_vec();
+    assert_eq!(seen[..10], numbered("working ", 10)[..]);
+    let rest = seen[10..].join("\n");
+    assert!(rest.contains("last lines of the trace buffer"), "{rest}");
+    assert!(rest.contains("booting\nabout to fault"), "{rest}");
+    assert!(
+        rest.contains("remoteproc remoteproc0: crash detected in m4: type mmufault"),
+        "{rest}"
+    );
+    assert_eq!(rig.logs("crash", &[]), seen);
+    let state = rig.ok(&["state", "crash"]);
+    assert!(state.contains("\"stopped\""), "{state}");
+}
+
+#[test]
+fn silent_firmware_logs_nothing_and_says_nothing() {
+    let rig = Rig::new();
+    let mut r = rig.launch("silent", &Firmware::new().with_rpmsg(), &[], true);
+    wait_for("the log source", || !source_of(&rig, "silent").is_empty());
+    assert!(source_of(&rig, "silent").starts_with("tty "));
+    let out = rig.run(&["logs", "silent"]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    rig.stop(&mut r);
+    assert!(r.seen.is_empty(), "{:?}", r.seen);
+}
+
+#[test]
+fn firmware_without_any_log_source_says_why() {
+    let rig = Rig::new();
+    let mut r = rig.launch("mute", &Firmware::new(), &[], true);
+    wait_for("the log source decision", || {
+        !source_of(&rig, "mute").is_empty()
+    });
+    let out = rig.run(&["logs", "mute"]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("mute has no firmware log: firmware on remoteproc0 declares no trace buffer and no rpmsg channel"), "{err}");
+    assert_eq!(
+        rig.sim.state(0),
+        "running",
+        "the firmware runs on without a log"
+    );
+    rig.stop(&mut r);
+    assert!(r
+        .stderr()
+        .contains("declares no trace buffer and no rpmsg channel"));
+}
+
+#[test]
+fn logging_can_be_turned_off() {
+    let rig = Rig::new();
+    let fw = Firmware::new().with_rpmsg().script("tty not wanted\n");
+    let mut r = rig.launch(
+        "off",
+        &fw,
+        &[("io.hybrid-runtime.log.source", "none")],
+        true,
+    );
+    wait_for("the log source decision", || {
+        !source_of(&rig, "off").is_empty()
+    });
+    let out = rig.run(&["logs", "off"]);
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("disabled by io.hybrid-runtime.log.source=none"));
+    rig.stop(&mut r);
+    assert!(r.seen.is_empty());
+}
+
+#[test]
+fn read_only_stdout_stops_neither_the_monitor_nor_the_firmware() {
+    let rig = Rig::new();
+    let fw = Firmware::new()
+        .with_rpmsg()
+        .script("repeat 50\ntty ro {n}\nend\n");
+    let mut r = rig.launch("ro", &fw, &[], false);
+    wait_for("50 lines in the log", || rig.logs("ro", &[]).len() == 50);
+    assert_eq!(rig.logs("ro", &[]), numbered("ro ", 50));
+    assert_eq!(rig.sim.state(0), "running");
+    assert!(rig.ok(&["state", "ro"]).contains("\"running\""));
+    rig.ok(&["kill", "ro", "TERM"]);
+    wait_for("the core to stop", || rig.sim.state(0) == "offline");
+    let err = r.stderr();
+    assert!(
+        err.contains("stdout stopped taking firmware output"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_log_file_is_capped_and_rotated() {
+    let rig = Rig::new();
+    let fw = Firmware::new()
+        .with_rpmsg()
+        .script("repeat 400\ntty rotation line number {n} padded to be long\nend\n");
+    let ann = [
+        ("io.hybrid-runtime.log.max-size", "4k"),
+        ("io.hybrid-runtime.log.max-files", "2"),
+    ];
+    let mut r = rig.launch("rot", &fw, &ann, true);
+    let all = numbered("rotation line number ", 400)
+        .iter()
+        .map(|l| format!("{l} padded to be long"))
+        .collect::<Vec<_>>();
+    assert_eq!(r.until_count(400), all, "stdout is not capped");
+    rig.stop(&mut r);
+    let dir = rig.dir.join("state/rot");
+    for f in ["console.log", "console.log.1", "console.log.2"] {
+        let len = fs::metadata(dir.join(f)).unwrap().len();
+        assert!(len <= 4096 && len > 0, "{f}: {len} bytes");
+    }
+    assert!(!dir.join("console.log.3").exists());
+    let kept = rig.logs("rot", &[]);
+    assert!(
+        kept.len() > 100 && kept.len() < 400,
+        "{} lines kept",
+        kept.len()
+    );
+    assert_eq!(kept, all[400 - kept.len()..], "the newest lines, in order");
+}
+
+#[test]
+fn logs_follow_streams_until_the_container_stops() {
+    let rig = Rig::new();
+    let fw = Firmware::new()
+        .with_rpmsg()
+        .script("repeat 20\ntty follow {n}\nsleep 20\nend\n");
+    let mut r = rig.launch("follow", &fw, &[], true);
+    let follower = rig
+        .cmd(&["logs", "--follow", "follow"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    r.until_count(20);
+    std::thread::sleep(Duration::from_millis(300));
+    rig.ok(&["kill", "follow", "TERM"]);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || tx.send(follower.wait_with_output()));
+    let out = rx
+        .recv_timeout(WAIT)
+        .expect("logs --follow ended when the container stopped")
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines, numbered("follow ", 20));
+}
+
+#[test]
+fn logs_of_an_unknown_container_is_an_error() {
+    let rig = Rig::new();
+    let out = rig.run(&["logs", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("container nope does not exist"));
+}
+
+#[test]
+fn bad_log_annotations_are_refused_at_create() {
+    let rig = Rig::new();
+    let b = rig.bundle(
+        "bad",
+        &Firmware::new(),
+        &[("io.hybrid-runtime.log.max-size", "tiny")],
+    );
+    let out = rig.run(&["create", "--bundle", b.to_str().unwrap(), "bad"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid io.hybrid-runtime.log.max-size \"tiny\""),
+        "{err}"
+    );
+    assert!(!rig.dir.join("state/bad").exists(), "nothing left behind");
+    assert_eq!(rig.sim.state(0), "offline");
+}
