@@ -108,10 +108,12 @@ pub struct Config {
     pub compatible: Vec<String>,
     pub fw_path: String,
     pub processors: Vec<ProcSpec>,
+    /// Unmount and exit when the parent process dies.
+    pub exit_with_parent: bool,
 }
 
 pub const USAGE: &str = "usage: hybrid-sim --root DIR [--kernel 6.1|5.10] [--model STR] \
-[--compatible A,B,...] [--fw-path PATH] [--processor SPEC]...
+[--compatible A,B,...] [--fw-path PATH] [--exit-with-parent] [--processor SPEC]...
   SPEC = name=m4[;compatible=C][;state=offline|attached][;detach=yes|no][;cdev=yes|no]
          [;name-file=yes|no][;recovery=enabled|disabled][;crash-stop=yes|no][;firmware=NAME]
        hybrid-sim make-firmware --out FILE [--trace LEN] [--rpmsg] [--script TEXT | --script-file F]";
@@ -127,6 +129,7 @@ impl Config {
             compatible: vec!["hybrid,sim-board".into()],
             fw_path: String::new(),
             processors: Vec::new(),
+            exit_with_parent: false,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -148,6 +151,7 @@ impl Config {
                 "--compatible" => cfg.compatible = val()?.split(',').map(str::to_string).collect(),
                 "--fw-path" => cfg.fw_path = val()?,
                 "--processor" => cfg.processors.push(ProcSpec::parse(&val()?)?),
+                "--exit-with-parent" => cfg.exit_with_parent = true,
                 _ => return Err(format!("unknown argument `{a}`")),
             }
         }

@@ -54,6 +54,7 @@ impl Sim {
         let mut child = Command::new(&bin)
             .arg("--root")
             .arg(&root)
+            .arg("--exit-with-parent")
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -98,9 +98,25 @@ fn block_signals() -> libc::sigset_t {
     }
 }
 
+/// Sends ourselves SIGTERM (a clean unmount) once the parent process is gone.
+fn watch_parent() {
+    // SAFETY: getppid/getpid/kill have no preconditions.
+    let parent = unsafe { libc::getppid() };
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_millis(100));
+        if unsafe { libc::getppid() } != parent {
+            unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+            return;
+        }
+    });
+}
+
 fn serve(cfg: Config) -> Result<(), String> {
     let set = block_signals();
     let root = cfg.root.clone();
+    if cfg.exit_with_parent {
+        watch_parent();
+    }
     std::fs::create_dir_all(root.join("lib/firmware"))
         .map_err(|e| format!("cannot create {}/lib/firmware: {e}", root.display()))?;
     let shared = Arc::new((Mutex::new(World::new(cfg)), Condvar::new()));
