@@ -31,7 +31,12 @@ struct Running {
 
 impl Rig {
     fn new() -> Rig {
-        let sim = Sim::start(&[]).expect("simulator");
+        Rig::with(&[])
+    }
+
+    /// With these simulator options.
+    fn with(sim_args: &[&str]) -> Rig {
+        let sim = Sim::start(sim_args).expect("simulator");
         let dir = sim.root().with_extension("logs");
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
@@ -392,6 +397,33 @@ fn a_crash_keeps_the_output_the_trace_tail_and_the_kernel_line() {
     assert_eq!(rig.logs("crash", &[]), seen);
     let state = rig.ok(&["state", "crash"]);
     assert!(state.contains("\"stopped\""), "{state}");
+}
+
+#[test]
+fn a_core_recovered_by_the_kernel_goes_on_logging() {
+    let rig = Rig::with(&["--processor", "name=m4;recovery=enabled"]);
+    let fw = Firmware::new()
+        .with_rpmsg()
+        .script("tty boot\nsleep 400\ncrash watchdog\n");
+    let mut r = rig.launch("recover", &fw, &[], true);
+    let seen = r.until_count(1).to_vec();
+    assert_eq!(seen, ["boot"]);
+    // The crash is logged, the channel comes back with the restarted firmware and is found
+    // again; the container goes on.
+    let mut boots = 1;
+    while boots < 3 {
+        let l = r.until_count(r.seen.len() + 1).last().unwrap().clone();
+        boots += usize::from(l == "boot");
+    }
+    let text = r.seen.join("\n");
+    assert!(
+        text.contains("crash detected in m4: type watchdog\nboot"),
+        "{text}"
+    );
+    assert!(rig.ok(&["state", "recover"]).contains("\"running\""));
+    rig.stop(&mut r);
+    let logged = rig.logs("recover", &[]);
+    assert_eq!(logged, r.seen);
 }
 
 #[test]
