@@ -57,6 +57,11 @@ pub const APPLETS: &[Applet] = &[
         run: cmd::logs::run,
     },
     Applet {
+        name: "images",
+        summary: "list the images in the local image store",
+        run: cmd::images::run,
+    },
+    Applet {
         name: "features",
         summary: "print what this runtime supports as JSON",
         run: cmd::features::run,

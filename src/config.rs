@@ -8,6 +8,10 @@ pub struct Config {
     pub root: Option<String>,
     pub host_root: Option<String>,
     pub log_format: Option<String>,
+    /// The local image store (an OCI image layout directory).
+    pub images: Option<String>,
+    /// Cap on what one image may unpack to (bytes, or with K, M, G).
+    pub image_max_size: Option<String>,
 }
 
 pub const DEFAULT_PATH: &str = "/etc/hybrid-runtime/config.json";

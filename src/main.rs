@@ -9,6 +9,7 @@ mod console;
 mod container;
 mod error;
 mod host;
+mod image;
 mod monitor;
 mod oci;
 mod platform;

@@ -58,14 +58,15 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
     if dir.exists() {
         return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
     }
-    let bundle = match &req.image {
-        Some(image) => Bundle::for_image(image, &dir)?,
+    // An image (not a firmware file) is unpacked into `dir`, removed on failure unless kept.
+    let (bundle, unpacked) = match &req.image {
+        Some(image) => crate::image::bundle(g, image, &dir)?,
         None => {
             let b = match &req.bundle {
                 Some(b) => b.clone(),
                 None => std::env::current_dir().ctx("reading the working directory")?,
             };
-            Bundle::load(&b)?
+            (Bundle::load(&b)?, None)
         }
     };
     if sandbox::is_sandbox(&bundle) {
@@ -144,7 +145,11 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
         .mode(0o700)
         .create(&g.root)
         .ctx_path("creating state root", &g.root)?;
-    if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+    let made = match unpacked {
+        Some(_) => Ok(()),
+        None => std::fs::DirBuilder::new().mode(0o700).create(&dir),
+    };
+    if let Err(e) = made {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
         }
@@ -164,7 +169,12 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
         g, req, &dir, &bundle, &core, adopt, if_running, image, guard, &mut undo,
     ) {
         Ok(record) => match spawn(g, req, &dir, record, core, cdev, logs, terminal, &mut undo) {
-            Ok(()) => Ok(0),
+            Ok(()) => {
+                if let Some(u) = unpacked {
+                    u.keep();
+                }
+                Ok(0)
+            }
             Err(e) => {
                 undo.run();
                 Err(e)

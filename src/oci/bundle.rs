@@ -84,21 +84,6 @@ impl Bundle {
                 &image.to_string_lossy(),
             ])));
         };
-        let env = [
-            "HYBRID_CORE",
-            "HYBRID_BOARD",
-            "HYBRID_IF_RUNNING",
-            "MCU",
-            "BOARD",
-            "HYBRID_LOG_SOURCE",
-            "HYBRID_LOG_CHANNEL",
-            "HYBRID_LOG_HELLO",
-            "HYBRID_LOG_MAX_SIZE",
-            "HYBRID_LOG_MAX_FILES",
-        ]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| cat(&[k, "=", &v])))
-        .collect();
         let config = Config {
             oci_version: String::from("1.0.2"),
             root: Some(Root {
@@ -106,7 +91,7 @@ impl Bundle {
             }),
             process: Some(Process {
                 args: vec![cat(&["/", &name.to_string_lossy()])],
-                env,
+                env: caller_env(),
                 cwd: String::from("/"),
                 terminal: false,
             }),
@@ -155,4 +140,24 @@ impl Bundle {
         }
         None
     }
+}
+
+/// The selector and log settings in the caller's environment, passed on to a bundle that
+/// `create <IMAGE> <ID>` synthesises.
+pub fn caller_env() -> Vec<String> {
+    [
+        "HYBRID_CORE",
+        "HYBRID_BOARD",
+        "HYBRID_IF_RUNNING",
+        "MCU",
+        "BOARD",
+        "HYBRID_LOG_SOURCE",
+        "HYBRID_LOG_CHANNEL",
+        "HYBRID_LOG_HELLO",
+        "HYBRID_LOG_MAX_SIZE",
+        "HYBRID_LOG_MAX_FILES",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok().map(|v| cat(&[k, "=", &v])))
+    .collect()
 }

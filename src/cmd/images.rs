@@ -1,0 +1,92 @@
+//! `images`: list the local image store (name, digest, size, target board and core).
+
+use argh::FromArgs;
+
+use crate::cli::{parse, Global};
+use crate::error::{cat, Result};
+use crate::image::store;
+
+#[derive(FromArgs)]
+/// List the images in the local image store (an OCI image layout; see `create <IMAGE>`).
+struct Args {
+    /// output format: table (default) or json
+    #[argh(option, default = "String::from(\"table\")")]
+    format: String,
+}
+
+pub fn run(g: &Global, args: &[String]) -> Result<i32> {
+    let Some(a) = parse::<Args>("images", args)? else {
+        return Ok(0);
+    };
+    let (dir, images) = store::list(g)?;
+    let mut out = String::new();
+    match a.format.as_str() {
+        "json" => {
+            let list: Vec<serde_json::Value> = images
+                .iter()
+                .map(|i| {
+                    serde_json::json!({
+                        "name": i.name, "digest": i.digest, "size": i.size,
+                        "board": i.board, "core": i.core,
+                    })
+                })
+                .collect();
+            out.push_str(&serde_json::Value::Array(list).to_string());
+            out.push('\n');
+        }
+        "table" => {
+            if images.is_empty() {
+                eprintln!("no images in {}", dir.to_string_lossy());
+            }
+            let width = images
+                .iter()
+                .map(|i| i.name.len())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            let row = |out: &mut String, cols: [&str; 5]| {
+                out.push_str(cols[0]);
+                for _ in cols[0].len()..width + 2 {
+                    out.push(' ');
+                }
+                for (c, w) in cols[1..].iter().zip([21, 8, 16, 0]) {
+                    out.push_str(c);
+                    for _ in c.len()..w {
+                        out.push(' ');
+                    }
+                }
+                out.push('\n');
+            };
+            row(&mut out, ["NAME", "DIGEST", "SIZE", "BOARD", "CORE"]);
+            for i in &images {
+                let short = cat(&[&i.digest[..i.digest.len().min(19)], " "]);
+                let none = |s: &str| {
+                    if s.is_empty() {
+                        String::from("-")
+                    } else {
+                        s.to_string()
+                    }
+                };
+                row(
+                    &mut out,
+                    [
+                        &i.name,
+                        &short,
+                        &store::human(i.size),
+                        &none(&i.board),
+                        &none(&i.core),
+                    ],
+                );
+            }
+        }
+        other => {
+            return Err(crate::error::Error::usage(cat(&[
+                "unknown --format ",
+                other,
+                " (use table or json)",
+            ])))
+        }
+    }
+    print!("{out}");
+    Ok(0)
+}

@@ -1,0 +1,149 @@
+//! Reading blobs by descriptor: the digest and size checked before any byte is used, every
+//! error naming the image and the blob.
+
+use std::io::Read;
+
+use super::sha256::Sha256;
+use super::source::Files;
+use crate::error::{cat, Error, Result};
+
+/// JSON blobs (index, manifests, configs) larger than this are refused.
+pub const JSON_MAX: u64 = 4 << 20;
+
+/// What the runtime reads: the image's files and how to name them in errors.
+pub struct Image {
+    pub shown: String,
+    pub files: Files,
+}
+
+impl Image {
+    pub fn fail(&self, what: &str) -> Error {
+        Error::new(cat(&["image ", &self.shown, ": ", what]))
+    }
+
+    /// `blobs/sha256/<hex>` for a well-formed sha256 digest.
+    pub fn blob_path(&self, digest: &str) -> Result<String> {
+        let hex = digest
+            .strip_prefix("sha256:")
+            .filter(|h| {
+                h.len() == 64
+                    && h.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            })
+            .ok_or_else(|| {
+                self.fail(&cat(&[
+                    "unsupported or malformed digest \"",
+                    digest,
+                    "\" (sha256 expected)",
+                ]))
+            })?;
+        Ok(cat(&["blobs/sha256/", hex]))
+    }
+
+    /// Check the blob `digest` of `size` bytes (`what` it is, for messages) by reading it whole.
+    pub fn verify(&self, what: &str, digest: &str, size: u64) -> Result<()> {
+        let path = self.blob_path(digest)?;
+        self.verify_file(what, &path, Some(digest), Some(size))
+            .map(|_| ())
+    }
+
+    /// Hash the file `path`; check it against `digest` and `size` when given. Returns its bytes
+    /// when it is small enough to be JSON, else an empty vector.
+    pub fn verify_file(
+        &self,
+        what: &str,
+        path: &str,
+        digest: Option<&str>,
+        size: Option<u64>,
+    ) -> Result<Vec<u8>> {
+        let named = cat(&[what, " (", digest.unwrap_or(path), ")"]);
+        let Some((mut r, len)) = self.files.open(path)? else {
+            return Err(self.fail(&cat(&["blob ", &named, " is missing (no ", path, ")"])));
+        };
+        if let Some(size) = size {
+            if len != size {
+                return Err(self.fail(&cat(&[
+                    "blob ",
+                    &named,
+                    " has ",
+                    &len.to_string(),
+                    " bytes, the descriptor says ",
+                    &size.to_string(),
+                ])));
+            }
+        }
+        let keep = len <= JSON_MAX;
+        let mut data = Vec::new();
+        let mut hash = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = r
+                .read(&mut buf)
+                .map_err(|e| self.fail(&cat(&["reading blob ", &named, ": ", &e.to_string()])))?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            if keep {
+                data.extend_from_slice(&buf[..n]);
+            }
+            total += n as u64;
+        }
+        if total != len {
+            return Err(self.fail(&cat(&["blob ", &named, " is truncated"])));
+        }
+        if let Some(digest) = digest {
+            let got = hash.finish();
+            if got != digest {
+                return Err(self.fail(&cat(&[
+                    "blob ",
+                    &named,
+                    " does not match its digest (its content hashes to ",
+                    &got,
+                    ")",
+                ])));
+            }
+        }
+        Ok(data)
+    }
+
+    /// A JSON blob by descriptor, verified, parsed as `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        digest: &str,
+        size: u64,
+    ) -> Result<T> {
+        if size > JSON_MAX {
+            return Err(self.fail(&cat(&[
+                what,
+                " (",
+                digest,
+                ") is too large: ",
+                &size.to_string(),
+                " bytes",
+            ])));
+        }
+        let path = self.blob_path(digest)?;
+        let data = self.verify_file(what, &path, Some(digest), Some(size))?;
+        self.parse(what, digest, &data)
+    }
+
+    pub fn parse<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        name: &str,
+        data: &[u8],
+    ) -> Result<T> {
+        serde_json::from_slice(data).map_err(|e| {
+            self.fail(&cat(&[
+                what,
+                " (",
+                name,
+                ") is not valid: ",
+                &e.to_string(),
+            ]))
+        })
+    }
+}

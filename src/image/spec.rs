@@ -1,0 +1,134 @@
+//! The image as the runtime uses it (config, layers, annotations) and the OCI bundle config
+//! synthesised from it: Entrypoint+Cmd → process.args, Env, labels and manifest annotations →
+//! annotations, so that core and board selection work as for any bundle.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::error::{cat, Result};
+use crate::oci::bundle::{caller_env, Config, Process, Root};
+
+/// How a layer blob is compressed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    /// Detected from the first bytes (docker-archive layers carry no media type).
+    Sniff,
+}
+
+impl Compression {
+    pub fn of_media_type(t: &str) -> std::result::Result<Compression, String> {
+        let base = t.replace(".nondistributable", "").replace(".foreign", "");
+        match base.as_str() {
+            "application/vnd.oci.image.layer.v1.tar" => Ok(Compression::None),
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+            | "application/vnd.docker.image.rootfs.diff.tar.gzip" => Ok(Compression::Gzip),
+            "application/vnd.oci.image.layer.v1.tar+zstd" => Err(String::from(
+                "zstd-compressed layers are not supported: build the image with gzip or \
+                 uncompressed layers (e.g. buildx --output type=oci,compression=gzip)",
+            )),
+            _ => Err(cat(&["unknown media type \"", t, "\""])),
+        }
+    }
+}
+
+/// One layer to apply: its file in the image, how to name it, how to read it.
+pub struct Layer {
+    pub path: String,
+    pub what: String,
+    pub compression: Compression,
+    /// The sha256 of the uncompressed tar, checked while unpacking (docker-archive).
+    pub diff_id: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub config: Option<Exec>,
+    #[serde(default)]
+    pub rootfs: Option<RootFs>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct RootFs {
+    #[serde(default)]
+    pub diff_ids: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Exec {
+    #[serde(rename = "Entrypoint", default)]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(rename = "Cmd", default)]
+    pub cmd: Option<Vec<String>>,
+    #[serde(rename = "Env", default)]
+    pub env: Option<Vec<String>>,
+    #[serde(rename = "WorkingDir", default)]
+    pub working_dir: Option<String>,
+    #[serde(rename = "Labels", default)]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// The manifest picked from an image, its config read and its layers verified.
+pub struct Chosen {
+    pub digest: String,
+    pub config: ImageConfig,
+    pub config_digest: String,
+    pub layers: Vec<Layer>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Annotations the runtime adds: where the container's image came from.
+pub const IMAGE_KEY: &str = "io.hybrid-runtime.image";
+pub const DIGEST_KEY: &str = "io.hybrid-runtime.image.digest";
+
+impl Chosen {
+    /// `process.args`; an error (naming the image and its config) when there are none.
+    pub fn args(&self, shown: &str) -> Result<Vec<String>> {
+        let exec = self.config.config.as_ref();
+        let mut args: Vec<String> = exec.and_then(|e| e.entrypoint.clone()).unwrap_or_default();
+        args.extend(exec.and_then(|e| e.cmd.clone()).unwrap_or_default());
+        if args.first().map_or(true, |a| a.is_empty()) {
+            return Err(crate::error::Error::new(cat(&[
+                "image ",
+                shown,
+                ": its config (",
+                &self.config_digest,
+                ") has no Entrypoint or Cmd: the image must name its firmware file \
+                 (ENTRYPOINT [\"/firmware.elf\"] in a Dockerfile)",
+            ])));
+        }
+        Ok(args)
+    }
+
+    /// The bundle config: root `rootfs` next to it, the caller's selector variables after the
+    /// image's Env (so they win), labels then manifest annotations as annotations.
+    pub fn bundle_config(&self, shown: &str) -> Result<Config> {
+        let args = self.args(shown)?;
+        let exec = self.config.config.as_ref();
+        let mut env = exec.and_then(|e| e.env.clone()).unwrap_or_default();
+        env.extend(caller_env());
+        let mut annotations = exec.and_then(|e| e.labels.clone()).unwrap_or_default();
+        annotations.extend(self.annotations.clone());
+        annotations.insert(String::from(IMAGE_KEY), String::from(shown));
+        annotations.insert(String::from(DIGEST_KEY), self.digest.clone());
+        Ok(Config {
+            oci_version: String::from("1.0.2"),
+            root: Some(Root {
+                path: String::from("rootfs"),
+            }),
+            process: Some(Process {
+                args,
+                env,
+                cwd: exec
+                    .and_then(|e| e.working_dir.clone())
+                    .filter(|w| !w.is_empty())
+                    .unwrap_or_else(|| String::from("/")),
+                terminal: false,
+            }),
+            annotations,
+        })
+    }
+}
