@@ -272,6 +272,13 @@ impl World {
         self.wake(&Source::Kmsg);
     }
 
+    /// Remembers a poller of open file `fh` (one per file, as the kernel keeps
+    /// one poll handle per open file).
+    pub fn watch(&mut self, source: Source, fh: u64, notifier: PollNotifier) {
+        self.pollers.retain(|(_, h, _)| *h != fh);
+        self.pollers.push((source, fh, notifier));
+    }
+
     /// Answers pending reads and notifies pollers waiting on `source`.
     pub fn wake(&mut self, source: &Source) {
         let mut i = 0;

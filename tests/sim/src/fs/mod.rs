@@ -407,7 +407,7 @@ impl Filesystem for SimFs {
                 ev |= PollEvents::POLLERR;
             }
             if !readable && !gone {
-                w.pollers.push((Source::Ept(m), fh.0, ph));
+                w.watch(Source::Ept(m), fh.0, ph);
             }
             return reply.poll(ev);
         }
@@ -425,7 +425,7 @@ impl Filesystem for SimFs {
         if w.readable(&source, fh.0) {
             reply.poll(PollEvents::POLLIN | PollEvents::POLLRDNORM);
         } else {
-            w.pollers.push((source, fh.0, ph));
+            w.watch(source, fh.0, ph);
             reply.poll(PollEvents::empty());
         }
     }
