@@ -404,3 +404,23 @@ fn every_state_string_is_reachable() {
         libc::EBUSY
     );
 }
+
+#[test]
+fn the_tree_cannot_be_changed_by_file_operations() {
+    let sim = Sim::start(&[]).unwrap();
+    let new = sim.path(&format!("{RP0}/extra"));
+    assert_eq!(errno(std::fs::write(&new, "x")), libc::EACCES);
+    assert_eq!(
+        errno(std::fs::create_dir(sim.path("dev/mine"))),
+        libc::EACCES
+    );
+    assert_eq!(
+        errno(std::fs::remove_file(sim.path(&format!("{RP0}/state")))),
+        libc::EPERM
+    );
+    let long = "/x".repeat(200);
+    assert_eq!(
+        errno(sim.write("sys/module/firmware_class/parameters/path", &long)),
+        libc::ENOSPC
+    );
+}

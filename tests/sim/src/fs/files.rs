@@ -71,6 +71,10 @@ pub fn write(w: &mut World, kind: &FileKind, data: &[u8]) -> Result<(), i32> {
         FileKind::Crash(n) => rproc::write_crash(w, *n, data),
         FileKind::Cdev(n) => rproc::write_cdev(w, *n, data),
         FileKind::FwClassPath => {
+            // A string parameter of at most 255 characters.
+            if data.len() > 255 {
+                return Err(libc::ENOSPC);
+            }
             let s = String::from_utf8_lossy(data);
             w.fw_class_path = s.strip_suffix('\n').unwrap_or(&s).to_string();
             Ok(())
