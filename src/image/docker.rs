@@ -111,7 +111,7 @@ pub fn choose(img: &Image, reference: Option<&str>) -> Result<Chosen> {
         ])));
     }
     let mut layers = Vec::new();
-    for (l, diff_id) in entry.layers.iter().zip(diff_ids) {
+    for (i, (l, diff_id)) in entry.layers.iter().zip(diff_ids).enumerate() {
         let path = clean(l)
             .filter(|p| !p.is_empty())
             .ok_or_else(|| img.fail(&cat(&["bad layer path ", l, " in manifest.json"])))?;
@@ -119,16 +119,16 @@ pub fn choose(img: &Image, reference: Option<&str>) -> Result<Chosen> {
             return Err(img.fail(&cat(&["layer ", &path, " is missing"])));
         }
         layers.push(Layer {
-            what: cat(&["layer ", &path]),
+            what: cat(&["layer ", &(i + 1).to_string(), " (", &path, ")"]),
             path,
             compression: Compression::Sniff,
             diff_id: Some(diff_id),
         });
     }
     Ok(Chosen {
-        digest: digest.unwrap_or(config_path),
+        digest: digest.unwrap_or_else(|| config_path.clone()),
         config,
-        config_digest: cat(&["config ", &entry.config]),
+        config_digest: config_path,
         layers,
         annotations: Default::default(),
     })

@@ -94,7 +94,7 @@ pub fn bundle(g: &Global, image: &Path, state_dir: &Path) -> Result<(Bundle, Opt
     } else {
         oci::choose(&img, reference.as_deref())?
     };
-    let config = chosen.bundle_config(&img.shown)?;
+    let config = chosen.bundle_config(&img.shown, &image.to_string_lossy())?;
     let cap = max_size()?;
     std::fs::DirBuilder::new()
         .recursive(true)

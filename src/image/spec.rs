@@ -103,16 +103,16 @@ impl Chosen {
         Ok(args)
     }
 
-    /// The bundle config: root `rootfs` next to it, the caller's selector variables after the
+    /// The bundle config (`given`: IMAGE as the user wrote it): root `rootfs` next to it, the caller's selector variables after the
     /// image's Env (so they win), labels then manifest annotations as annotations.
-    pub fn bundle_config(&self, shown: &str) -> Result<Config> {
+    pub fn bundle_config(&self, shown: &str, given: &str) -> Result<Config> {
         let args = self.args(shown)?;
         let exec = self.config.config.as_ref();
         let mut env = exec.and_then(|e| e.env.clone()).unwrap_or_default();
         env.extend(caller_env());
         let mut annotations = exec.and_then(|e| e.labels.clone()).unwrap_or_default();
         annotations.extend(self.annotations.clone());
-        annotations.insert(String::from(IMAGE_KEY), String::from(shown));
+        annotations.insert(String::from(IMAGE_KEY), String::from(given));
         annotations.insert(String::from(DIGEST_KEY), self.digest.clone());
         Ok(Config {
             oci_version: String::from("1.0.2"),

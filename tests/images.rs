@@ -1,0 +1,581 @@
+//! `create <IMAGE> <ID>` from container images built in test code (OCI layout, oci-archive,
+//! docker-archive, a name in the local store), run through the whole lifecycle on the
+//! simulator, and every kind of bad or hostile image refused with a precise error and nothing
+//! left behind.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Once;
+
+use hybrid_sim::firmware::Firmware;
+use hybrid_sim::harness::Sim;
+use hybrid_sim::image::{blob_path, Entry, Format, Image, Layer, Written};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hybrid-runtime");
+static SUBREAPER: Once = Once::new();
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A simulator, a state root, a work directory and an image store.
+struct T {
+    sim: Sim,
+    root: PathBuf,
+    work: PathBuf,
+    store: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl T {
+    fn new(sim_args: &[&str]) -> T {
+        SUBREAPER.call_once(|| {
+            // SAFETY: prctl with integer arguments; the test process reaps the monitors.
+            let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+            assert_eq!(r, 0, "PR_SET_CHILD_SUBREAPER");
+        });
+        let sim = Sim::start(sim_args).expect("start the simulator (cargo build -p hybrid-sim)");
+        let work = sim.path("work");
+        std::fs::create_dir_all(&work).unwrap();
+        T {
+            root: sim.path("work/state"),
+            store: sim.path("var/lib/hybrid-runtime/images"),
+            work,
+            sim,
+            env: Vec::new(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        let out = self.work.join("cmd.out");
+        let err = self.work.join("cmd.err");
+        let mut c = Command::new(BIN);
+        c.arg("--root").arg(&self.root);
+        c.arg("--host-root").arg(self.sim.root());
+        c.args(args).current_dir(&self.work);
+        for k in [
+            "HYBRID_CORE",
+            "HYBRID_BOARD",
+            "MCU",
+            "BOARD",
+            "HYBRID_IMAGES",
+        ] {
+            c.env_remove(k);
+        }
+        c.env("HYBRID_CONFIG", self.work.join("no-config.json"));
+        c.env_remove("HYBRID_IMAGE_MAX_SIZE");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        // Files, not pipes: a successful create leaves the monitor holding them.
+        let status = c
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .status()
+            .expect("run hybrid-runtime");
+        Out {
+            code: status.code().unwrap_or(-1),
+            stdout: std::fs::read_to_string(&out).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&err).unwrap_or_default(),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert_eq!(o.code, 0, "{args:?} failed: {}", o.stderr);
+        o.stdout
+    }
+
+    fn state(&self, id: &str) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["state", id])).unwrap()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.work.join(name)
+    }
+
+    /// Write `img` as `name` under the work directory.
+    fn write(&self, img: &Image, format: Format, name: &str) -> (String, Written) {
+        let p = self.path(name);
+        let w = img.write(format, &p).unwrap();
+        (p.to_string_lossy().into_owned(), w)
+    }
+
+    /// Create from `image`, start, check it runs, stop it with SIGTERM (exit 143), delete, and
+    /// check that nothing is left.
+    fn lifecycle(&self, image: &str, id: &str) -> serde_json::Value {
+        let pid_file = self.path(&format!("{id}.pid"));
+        let o = self.run(&[
+            "create",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            image,
+            id,
+        ]);
+        assert_eq!(o.code, 0, "create {image}: {}", o.stderr);
+        let state = self.state(id);
+        assert_eq!(state["status"], "created", "{state}");
+        let rootfs = self.root.join(id).join("rootfs");
+        assert!(
+            rootfs.is_dir(),
+            "image unpacked into the container's state dir"
+        );
+        self.ok(&["start", id]);
+        assert_eq!(self.state(id)["status"], "running");
+        assert_eq!(self.sim.state(0), "running");
+        let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+        self.ok(&["kill", id, "TERM"]);
+        assert_eq!(reap(pid), 143, "exit code after SIGTERM");
+        assert_eq!(self.state(id)["status"], "stopped");
+        self.ok(&["delete", id]);
+        self.assert_nothing_left(id);
+        state
+    }
+
+    /// No state dir, no firmware copy, no claim, the core offline, the state root empty.
+    fn assert_nothing_left(&self, id: &str) {
+        assert!(
+            !self.root.join(id).exists(),
+            "state dir of {id} left behind"
+        );
+        let fw = self.sim.path("lib/firmware/hybrid-runtime").join(id);
+        assert!(!fw.exists(), "firmware copy of {id} left behind");
+        let claim = self.sim.path("run/hybrid-runtime/cores/remoteproc0");
+        assert!(!claim.exists(), "core claim left behind");
+        assert_eq!(self.sim.state(0), "offline");
+        if let Ok(list) = std::fs::read_dir(&self.root) {
+            let left: Vec<_> = list.flatten().map(|e| e.file_name()).collect();
+            assert!(left.is_empty(), "stray files in the state root: {left:?}");
+        }
+    }
+
+    /// `create IMAGE bad` must fail with `want` in its message and change nothing.
+    fn refused(&self, image: &str, want: &str) -> String {
+        let o = self.run(&["create", image, "bad"]);
+        assert_eq!(
+            o.code, 1,
+            "create {image} should fail: {}{}",
+            o.stdout, o.stderr
+        );
+        assert!(
+            o.stderr.contains(want),
+            "create {image}: expected {want:?} in the error, got: {}",
+            o.stderr
+        );
+        assert_eq!(o.stderr.lines().count(), 1, "one error line: {}", o.stderr);
+        self.assert_nothing_left("bad");
+        o.stderr
+    }
+}
+
+fn reap(pid: i32) -> i32 {
+    let mut status = 0;
+    // SAFETY: waitpid on a process this test adopted as subreaper.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(r, pid, "waitpid({pid})");
+    let st = std::process::ExitStatus::from_raw(status);
+    st.code().unwrap_or(128 + st.signal().unwrap_or(0))
+}
+
+fn firmware() -> Vec<u8> {
+    Firmware::new().with_trace(1024).bytes()
+}
+
+fn file(path: &str, data: &[u8]) -> Entry {
+    Entry::File(path.into(), data.to_vec(), 0o644)
+}
+
+#[test]
+fn every_image_form_runs_through_the_lifecycle() {
+    let t = T::new(&[]);
+    let img = Image::new(&firmware()).tag("demo/blink:1.0");
+    let (layout, _) = t.write(&img, Format::OciLayout, "layout");
+    let (oci_tar, _) = t.write(&img, Format::OciArchive, "image.oci.tar");
+    let (docker_tar, _) = t.write(
+        &img.clone().gzip(false),
+        Format::DockerArchive,
+        "image.docker.tar",
+    );
+    img.write(Format::OciLayout, &t.store).unwrap();
+    let forms = [
+        layout.clone(),
+        format!("oci:{layout}"),
+        format!("oci:{layout}:demo/blink:1.0"),
+        oci_tar.clone(),
+        format!("oci-archive:{oci_tar}:demo/blink:1.0"),
+        docker_tar.clone(),
+        format!("docker-archive:{docker_tar}"),
+        format!("docker-archive:{docker_tar}:demo/blink:1.0"),
+        String::from("demo/blink:1.0"),
+    ];
+    for (i, form) in forms.iter().enumerate() {
+        let state = t.lifecycle(form, &format!("c{i}"));
+        assert_eq!(
+            state["annotations"]["io.hybrid-runtime.image"],
+            form.as_str()
+        );
+    }
+    // A relative path works too, from the working directory.
+    t.lifecycle("image.oci.tar", "relative");
+}
+
+#[test]
+fn image_config_becomes_the_bundle_config() {
+    let t = T::new(&["--processor", "name=m4", "--processor", "name=dsp"]);
+    let img = Image::new(&[])
+        .only_layers(vec![Layer::Entries(vec![
+            Entry::Dir("lib".into()),
+            Entry::Dir("lib/firmware".into()),
+            file("lib/firmware/blink.elf", &firmware()),
+        ])])
+        .entrypoint(&["blink.elf"])
+        .env("PATH=/lib/firmware")
+        .label("mcu", "m4")
+        .annotation("org.example.owner", "team-a");
+    let (layout, _) = t.write(&img, Format::OciLayout, "layout");
+    t.ok(&["create", &layout, "c"]);
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(t.root.join("c/config.json")).unwrap()).unwrap();
+    assert_eq!(config["process"]["args"], serde_json::json!(["blink.elf"]));
+    assert_eq!(config["root"]["path"], "rootfs");
+    assert_eq!(config["annotations"]["mcu"], "m4");
+    assert_eq!(config["annotations"]["org.example.owner"], "team-a");
+    let state = t.state("c");
+    assert_eq!(state["annotations"]["io.hybrid-runtime.core-name"], "m4");
+    t.ok(&["delete", "--force", "c"]);
+
+    // Entrypoint + Cmd, and an image for a core this board does not have.
+    let img = Image::new(&firmware())
+        .entrypoint(&["/firmware.elf"])
+        .cmd(&["--fast"])
+        .label("mcu", "cm7");
+    let (layout, _) = t.write(&img, Format::OciLayout, "other-core");
+    let err = t.refused(&layout, "no core \"cm7\"");
+    assert!(
+        err.contains("m4") && err.contains("dsp"),
+        "names the available cores: {err}"
+    );
+
+    // An image for another board names both.
+    let img = Image::new(&firmware())
+        .label("board", "stm32mp157")
+        .label("mcu", "m4");
+    let (layout, _) = t.write(&img, Format::OciLayout, "other-board");
+    let err = t.refused(&layout, "stm32mp157");
+    assert!(
+        err.contains("Hybrid Simulator Board"),
+        "names this board: {err}"
+    );
+
+    // The image's Env selects too (Docker 20.10 passes no annotations, only the environment).
+    let img = Image::new(&firmware()).env("HYBRID_CORE=dsp");
+    let (layout, _) = t.write(&img, Format::OciLayout, "env");
+    t.ok(&["create", &layout, "e"]);
+    assert_eq!(
+        t.state("e")["annotations"]["io.hybrid-runtime.core-name"],
+        "dsp"
+    );
+    t.ok(&["delete", "--force", "e"]);
+}
+
+#[test]
+fn layers_apply_in_order_with_whiteouts_links_and_any_compression() {
+    let t = T::new(&[]);
+    let fw = firmware();
+    for gzip in [true, false] {
+        let img = Image::new(&[])
+            .only_layers(vec![
+                Layer::Entries(vec![
+                    Entry::Dir("old".into()),
+                    file("old/a", b"a"),
+                    file("gone", b"x"),
+                    file("firmware.elf", b"not yet"),
+                ]),
+                Layer::Entries(vec![
+                    Entry::Opaque("old".into()),
+                    file("old/b", b"b"),
+                    Entry::Whiteout("gone".into()),
+                    file("firmware.elf", &fw),
+                    Entry::Hardlink("fw-link.elf".into(), "firmware.elf".into()),
+                    Entry::Symlink("current".into(), "firmware.elf".into()),
+                    file(&format!("{}/deep.txt", "d".repeat(120)), b"long name"),
+                ]),
+            ])
+            .entrypoint(&["/current"])
+            .gzip(gzip)
+            .platform("linux/arm/v7");
+        let (layout, _) = t.write(&img, Format::OciLayout, &format!("layout-{gzip}"));
+        t.ok(&["create", &layout, "c"]);
+        let rootfs = t.root.join("c/rootfs");
+        assert!(
+            !rootfs.join("old/a").exists(),
+            "opaque whiteout hides lower content"
+        );
+        assert_eq!(std::fs::read(rootfs.join("old/b")).unwrap(), b"b");
+        assert!(!rootfs.join("gone").exists(), "whiteout deletes");
+        assert!(
+            !rootfs.join(".wh.gone").exists(),
+            "whiteouts are not unpacked"
+        );
+        assert_eq!(std::fs::read(rootfs.join("fw-link.elf")).unwrap(), fw);
+        assert!(rootfs
+            .join(format!("{}/deep.txt", "d".repeat(120)))
+            .is_file());
+        t.ok(&["start", "c"]);
+        assert_eq!(t.sim.state(0), "running");
+        t.ok(&["delete", "--force", "c"]);
+        t.assert_nothing_left("c");
+    }
+    // A platform-less firmware manifest is taken too.
+    let (layout, _) = t.write(&Image::new(&fw).platform("none"), Format::OciLayout, "none");
+    t.ok(&["create", &layout, "n"]);
+    t.ok(&["delete", "--force", "n"]);
+}
+
+#[test]
+fn hostile_layer_entries_are_refused_and_nothing_is_written_outside() {
+    let t = T::new(&[]);
+    let fw = firmware();
+    let outside = t.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let out = outside.to_str().unwrap();
+    let cases: Vec<(&str, Vec<Entry>, &str)> = vec![
+        (
+            "dotdot",
+            vec![file("../../escape", b"x")],
+            "entry ../../escape contains \"..\": refused",
+        ),
+        (
+            "absolute",
+            vec![file("/etc/escape", b"x")],
+            "entry /etc/escape has an absolute path: refused",
+        ),
+        (
+            "symlink-plant",
+            vec![
+                Entry::Symlink("evil".into(), out.into()),
+                file("evil/planted", b"x"),
+            ],
+            "entry evil/planted goes through the symlink evil: refused",
+        ),
+        (
+            "symlink-plant-dir",
+            vec![
+                Entry::Symlink("evil".into(), "../..".into()),
+                Entry::Dir("evil/sub".into()),
+            ],
+            "entry evil/sub goes through the symlink evil",
+        ),
+        (
+            "hardlink-out",
+            vec![Entry::Hardlink("link".into(), "../../../etc/passwd".into())],
+            "hard link link points outside the image (../../../etc/passwd)",
+        ),
+        (
+            "hardlink-abs",
+            vec![Entry::Hardlink("link".into(), "/etc/passwd".into())],
+            "hard link link points outside the image (/etc/passwd)",
+        ),
+        (
+            "hardlink-via-symlink",
+            vec![
+                Entry::Symlink("evil".into(), out.into()),
+                Entry::Hardlink("link".into(), "evil/f".into()),
+            ],
+            "entry link goes through the symlink evil",
+        ),
+        (
+            "device",
+            vec![Entry::CharDevice("dev/mem".into(), 1, 1)],
+            "entry dev/mem is a device node or FIFO: refused",
+        ),
+        (
+            "fifo",
+            vec![Entry::Fifo("pipe".into())],
+            "entry pipe is a device node or FIFO: refused",
+        ),
+    ];
+    for (name, entries, want) in cases {
+        let img = Image::new(&fw).layer(entries);
+        for format in [Format::OciLayout, Format::DockerArchive] {
+            let (p, _) = t.write(&img, format, &format!("{name}-{format:?}"));
+            let err = t.refused(&p, want);
+            assert!(err.contains("layer 2"), "names the layer: {err}");
+            assert_eq!(
+                std::fs::read_dir(&outside).unwrap().count(),
+                0,
+                "{name}: wrote outside"
+            );
+        }
+    }
+    assert!(!t.sim.root().parent().unwrap().join("escape").exists());
+}
+
+#[test]
+fn broken_images_are_refused_naming_the_file_and_blob() {
+    let t = T::new(&[]);
+    let fw = firmware();
+    let base = Image::new(&fw);
+
+    // Digest mismatch: a layer blob altered after the fact.
+    let (p, w) = t.write(&base, Format::OciLayout, "tampered");
+    let blob = Path::new(&p).join(blob_path(&w.layers[0]));
+    let mut data = std::fs::read(&blob).unwrap();
+    let n = data.len();
+    data[n - 9] ^= 0xff;
+    std::fs::write(&blob, &data).unwrap();
+    t.refused(
+        &p,
+        &format!("blob layer 1 ({}) does not match its digest", w.layers[0]),
+    );
+
+    // Size mismatch: the descriptor lies about the size.
+    let mut lying = base.clone();
+    lying.layer_size_delta = 7;
+    let (p, w) = t.write(&lying, Format::OciLayout, "lying");
+    t.refused(
+        &p,
+        &format!(
+            "blob layer 1 ({}) has {} bytes, the descriptor says {}",
+            w.layers[0],
+            n,
+            n + 7
+        ),
+    );
+
+    // Missing blob, missing index.
+    let (p, w) = t.write(&base, Format::OciLayout, "missing-blob");
+    std::fs::remove_file(Path::new(&p).join(blob_path(&w.layers[0]))).unwrap();
+    t.refused(&p, &format!("blob layer 1 ({}) is missing", w.layers[0]));
+    let (p, w) = t.write(&base, Format::OciLayout, "missing-config");
+    std::fs::remove_file(Path::new(&p).join(blob_path(&w.config))).unwrap();
+    t.refused(&p, &format!("blob config ({}) is missing", w.config));
+    let (p, _) = t.write(&base, Format::OciLayout, "missing-index");
+    std::fs::remove_file(Path::new(&p).join("index.json")).unwrap();
+    t.refused(&format!("oci:{p}"), "index.json is missing");
+
+    // Unknown and unsupported media types.
+    let mut odd = base.clone();
+    odd.layer_media_type = Some("application/x-firmware".into());
+    let (p, w) = t.write(&odd, Format::OciLayout, "odd-type");
+    t.refused(
+        &p,
+        &format!(
+            "blob layer 1 ({}): unknown media type \"application/x-firmware\"",
+            w.layers[0]
+        ),
+    );
+    let mut zstd = base.clone();
+    zstd.layer_media_type = Some("application/vnd.oci.image.layer.v1.tar+zstd".into());
+    let (p, _) = t.write(&zstd, Format::OciLayout, "zstd");
+    t.refused(&p, "zstd-compressed layers are not supported");
+    let mut manifest_type = base.clone();
+    manifest_type.manifest_media_type = "application/x-manifest".into();
+    let (p, w) = t.write(&manifest_type, Format::OciLayout, "manifest-type");
+    t.refused(
+        &p,
+        &format!(
+            "blob manifest ({}) has the unknown media type \"application/x-manifest\"",
+            w.manifest
+        ),
+    );
+
+    // No layers; no Entrypoint.
+    let (p, w) = t.write(
+        &base.clone().only_layers(vec![]),
+        Format::OciLayout,
+        "no-layers",
+    );
+    t.refused(&p, &format!("manifest {} has no layers", w.manifest));
+    let (p, w) = t.write(
+        &base.clone().no_entrypoint(),
+        Format::OciArchive,
+        "no-entry.tar",
+    );
+    t.refused(
+        &p,
+        &format!("its config ({}) has no Entrypoint or Cmd", w.config),
+    );
+
+    // Truncated archives (oci-archive and docker-archive).
+    for (format, name) in [
+        (Format::OciArchive, "cut-oci.tar"),
+        (Format::DockerArchive, "cut-docker.tar"),
+    ] {
+        let (p, _) = t.write(&base, format, name);
+        let data = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &data[..data.len() - 3000]).unwrap();
+        t.refused(&p, &format!("image archive {p}: the archive is truncated"));
+    }
+
+    // A docker-archive layer that does not match the config's diff id.
+    let (p, _) = t.write(
+        &base.clone().gzip(false),
+        Format::DockerArchive,
+        "docker-tampered.tar",
+    );
+    let mut data = std::fs::read(&p).unwrap();
+    let at = data
+        .windows(fw.len())
+        .position(|w| w == fw.as_slice())
+        .unwrap();
+    data[at + fw.len() - 1] ^= 0xff;
+    std::fs::write(&p, &data).unwrap();
+    t.refused(&p, "does not match its digest in the image config");
+
+    // A decompression bomb against the cap.
+    let big = Image::new(&vec![0u8; 8 << 20]);
+    let (p, _) = t.write(&big, Format::OciLayout, "bomb");
+    assert!(std::fs::metadata(Path::new(&p).join("blobs/sha256")).is_ok());
+    let mut t = t;
+    t.env.push(("HYBRID_IMAGE_MAX_SIZE".into(), "4M".into()));
+    t.refused(
+        &p,
+        "the image unpacks to more than 4194304 bytes (at firmware.elf)",
+    );
+    t.env.clear();
+
+    // Names: not in the store, no store at all, not in the archive.
+    t.refused("nothing/here:1", "the image store");
+    base.clone()
+        .tag("present")
+        .write(Format::OciLayout, &t.store)
+        .unwrap();
+    t.refused("absent", "no image named absent in it (names: present)");
+    let (p, _) = t.write(&base.clone().tag("v1"), Format::OciArchive, "tagged.tar");
+    t.refused(
+        &format!("oci-archive:{p}:v2"),
+        "no image named v2 in it (names: v1)",
+    );
+    t.refused(
+        "./no-such-file.tar",
+        "image ./no-such-file.tar does not exist",
+    );
+}
+
+#[test]
+fn images_lists_the_store() {
+    let t = T::new(&[]);
+    let o = t.run(&["images"]);
+    assert_eq!(o.code, 0);
+    assert!(o.stderr.contains("no images in"), "{}", o.stderr);
+    Image::new(&firmware())
+        .tag("blink:1")
+        .label("mcu", "m4")
+        .label("board", "imx8mp")
+        .write(Format::OciLayout, &t.store)
+        .unwrap();
+    let table = t.ok(&["images"]);
+    let row = table.lines().nth(1).unwrap();
+    assert!(row.starts_with("blink:1 "), "{table}");
+    assert!(row.contains("imx8mp") && row.contains(" m4"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&t.ok(&["images", "--format", "json"])).unwrap();
+    assert_eq!(json[0]["name"], "blink:1");
+    assert_eq!(json[0]["core"], "m4");
+    assert!(json[0]["digest"].as_str().unwrap().starts_with("sha256:"));
+}
