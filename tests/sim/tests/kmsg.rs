@@ -75,7 +75,8 @@ fn poll_and_blocking_read_wake_on_a_new_record() {
         std::fs::write(kmsg, "<5>hello from user space\n").unwrap();
     });
     let (prio, _, text) = parse(&blocking.read(8192).unwrap());
-    assert_eq!((prio, text.as_str()), (5, "hello from user space"));
+    // LOG_USER (1 << 3) with the given level 5.
+    assert_eq!((prio, text.as_str()), (13, "hello from user space"));
     t.join().unwrap();
 }
 

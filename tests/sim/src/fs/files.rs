@@ -80,13 +80,23 @@ pub fn write(w: &mut World, kind: &FileKind, data: &[u8]) -> Result<(), i32> {
             Ok(())
         }
         FileKind::Kmsg => {
+            // devkmsg_write: facility LOG_USER and the default level unless a
+            // `<N>` prefix gives a level (and a facility, when not 0).
             let text = String::from_utf8_lossy(data);
             let text = text.trim_end_matches('\n');
-            let (prio, text) = match text.strip_prefix('<').and_then(|t| t.split_once('>')) {
-                Some((p, rest)) if p.parse::<u8>().is_ok() => (p.parse().unwrap_or(12), rest),
-                _ => (12, text),
-            };
-            w.log(prio, text.to_string());
+            let (mut facility, mut level) = (1u32, 4u32);
+            let mut body = text;
+            if let Some((n, rest)) = text.strip_prefix('<').and_then(|t| t.split_once('>')) {
+                if let Ok(u) = n.parse::<u32>() {
+                    level = u & 7;
+                    if u >> 3 != 0 {
+                        facility = u >> 3;
+                    }
+                    body = rest;
+                }
+            }
+            let prio = u8::try_from((facility << 3) | level).unwrap_or(12);
+            w.log(prio, body.to_string());
             Ok(())
         }
         FileKind::Control(n, name) => control::write(w, *n, name, data),
