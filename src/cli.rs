@@ -17,6 +17,8 @@ pub struct Global {
     pub log_json: bool,
     pub debug: bool,
     pub host: Host,
+    /// Where every invocation is recorded (config file `call_log`), if anywhere.
+    pub call_log: Option<PathBuf>,
 }
 
 #[derive(Default)]
@@ -93,6 +95,7 @@ pub fn parse_global(args: &[String]) -> Result<(Global, &[String])> {
         log_json,
         debug: given.debug,
         host: Host::new(std::path::Path::new(host_root.as_deref().unwrap_or("/"))),
+        call_log: config.call_log.map(PathBuf::from),
     };
     Ok((global, &args[i..]))
 }

@@ -12,6 +12,9 @@ pub struct Config {
     pub images: Option<String>,
     /// Cap on what one image may unpack to (bytes, or with K, M, G).
     pub image_max_size: Option<String>,
+    /// Append every invocation (argv, working directory, exit code) to this file: shows what an
+    /// engine calls.
+    pub call_log: Option<String>,
 }
 
 pub const DEFAULT_PATH: &str = "/etc/hybrid-runtime/config.json";

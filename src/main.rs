@@ -28,5 +28,8 @@ fn main() {
             e.exit_code()
         }
     };
+    if let Some(g) = &global {
+        report::call(g, &argv, code);
+    }
     std::process::exit(code)
 }

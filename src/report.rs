@@ -50,6 +50,28 @@ pub fn log_line(g: &Global, level: &str, msg: &str) {
     }
 }
 
+/// One JSON line per invocation in the config's `call_log`: time, working directory, argv, exit.
+pub fn call(g: &Global, argv: &[String], code: i32) {
+    let Some(path) = &g.call_log else { return };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut line = String::from("{\"time\":\"");
+    line.push_str(&rfc3339_now());
+    line.push_str("\",\"cwd\":");
+    line.push_str(&serde_json::to_string(&cwd.to_string_lossy()).unwrap_or_default());
+    line.push_str(",\"argv\":");
+    line.push_str(&serde_json::to_string(argv).unwrap_or_default());
+    line.push_str(",\"exit\":");
+    line.push_str(&code.to_string());
+    line.push_str("}\n");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
 /// Debug records go to `--log` only with `--debug`.
 pub fn debug(g: &Global, msg: &str) {
     if g.debug {

@@ -82,6 +82,15 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
     let logs = LogConfig::from_settings(&annotation, env)?;
     let core = select::choose(&g.host, &bundle)?;
     let label = core.label();
+    // A core taken by another container is not "already running" for us: name its owner.
+    if let Some(by) = claim::held_by(&g.host, &core.dev) {
+        return Err(Error::new(cat(&[
+            "core ",
+            &label,
+            " is used by container ",
+            &by,
+        ])));
+    }
     let state = core.state().ctx_path("reading the state of", &core.dir)?;
     let adopt = match (state.as_str(), if_running) {
         ("offline", _) => false,

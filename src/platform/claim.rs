@@ -25,6 +25,18 @@ pub fn holder(path: &std::path::Path) -> Option<(String, String)> {
     Some((root, id))
 }
 
+/// The container that holds core `dev` now, if a live monitor holds its claim.
+pub fn held_by(host: &Host, dev: &str) -> Option<String> {
+    let path = host.claims().join(dev);
+    let file = File::open(&path).ok()?;
+    match crate::sys::flock(&file, true, true) {
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
+            Some(holder(&path).map_or_else(|| String::from("(unknown)"), |(_, id)| id))
+        }
+        _ => None,
+    }
+}
+
 /// Take core `dev` for container `id` of state root `root`; `label` names the core in errors.
 pub fn take(host: &Host, dev: &str, label: &str, root: &str, id: &str) -> Result<Claim> {
     let dir = host.claims();
