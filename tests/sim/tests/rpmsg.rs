@@ -249,3 +249,55 @@ fn crash_takes_the_channels_away() {
     assert!(list(&sim, "sys/bus/rpmsg/devices").is_empty());
     assert_eq!(list(&sim, "dev"), ["kmsg", "remoteproc0"]);
 }
+
+#[test]
+fn two_cores_get_their_own_channels_with_global_numbers() {
+    let sim = Sim::start(&["--processor", "name=m4", "--processor", "name=r5"]).unwrap();
+    let fw = Firmware::new().with_rpmsg().script("echo\n");
+    sim.install_firmware("rproc-m4-fw", &fw);
+    sim.install_firmware("rproc-r5-fw", &fw);
+    sim.write("sys/class/remoteproc/remoteproc1/state", "start")
+        .unwrap();
+    assert_eq!(sim.state(0), "offline");
+    sim.write(&format!("{RP0}/state"), "start").unwrap();
+    // remoteproc1 started first: its vdev is virtio0.
+    let virtio1 =
+        std::fs::canonicalize(sim.path("sys/bus/rpmsg/devices/virtio0.rpmsg-raw.-1.1025")).unwrap();
+    assert!(
+        virtio1.to_string_lossy().contains("/remoteproc1/"),
+        "{virtio1:?}"
+    );
+    assert_eq!(
+        list(&sim, "dev"),
+        [
+            "kmsg",
+            "remoteproc0",
+            "remoteproc1",
+            "rpmsg0",
+            "rpmsg1",
+            "rpmsg_ctrl0",
+            "rpmsg_ctrl1",
+            "ttyRPMSG0",
+            "ttyRPMSG1"
+        ]
+    );
+    // Each endpoint talks to its own core.
+    let fd = Fd::open(&sim.path("dev/rpmsg1"), libc::O_RDWR).unwrap();
+    fd.write(b"to m4").unwrap();
+    assert_eq!(read_msg(&fd, 512), b"to m4");
+    assert_eq!(sim.read("sim/remoteproc0/rx").unwrap(), "rpmsg-raw to m4\n");
+    assert_eq!(sim.read("sim/remoteproc1/rx").unwrap(), "");
+    sim.write(&format!("{RP0}/state"), "stop").unwrap();
+    assert_eq!(sim.state(1), "running");
+    assert_eq!(
+        list(&sim, "dev"),
+        [
+            "kmsg",
+            "remoteproc0",
+            "remoteproc1",
+            "rpmsg0",
+            "rpmsg_ctrl0",
+            "ttyRPMSG0"
+        ]
+    );
+}
