@@ -9,8 +9,12 @@ use crate::container::create::{create, Request};
 use crate::error::{Error, Result};
 
 #[derive(FromArgs)]
-/// Create a container: `create <IMAGE> <CONTAINER_ID>` with IMAGE a firmware ELF file, or the
-/// OCI form `create [--bundle <DIR>] <CONTAINER_ID>`. Returns when the container is ready to start.
+/// Create a container: `create <IMAGE> <CONTAINER_ID>`, or the OCI form
+/// `create [--bundle <DIR>] <CONTAINER_ID>`. Returns when the container is ready to start.
+/// IMAGE is tried in this order: a firmware ELF file; an OCI image layout (`oci:DIR[:NAME]`, or
+/// a directory holding oci-layout and index.json); an archive (`oci-archive:FILE[:NAME]`,
+/// `docker-archive:FILE[:NAME]`, or a tar recognised by its content); a name in the local image
+/// store (see `images`).
 struct Args {
     /// the OCI bundle directory (default: the working directory)
     #[argh(option, short = 'b')]
@@ -30,7 +34,7 @@ struct Args {
     /// accepted for runc compatibility; no effect
     #[argh(option)]
     preserve_fds: Option<u32>,
-    /// IMAGE (a firmware file) or CONTAINER_ID
+    /// IMAGE (firmware file, image layout, archive or image name) or CONTAINER_ID
     #[argh(positional)]
     first: String,
     /// CONTAINER_ID when IMAGE is given
