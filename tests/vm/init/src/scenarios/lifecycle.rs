@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{ensure, Verdict};
 use crate::kernel::Core;
-use crate::runtime::{firmware, run, Bundle};
+use crate::runtime::{firmware, json_field, run, Bundle};
 use crate::system;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -67,6 +67,12 @@ pub fn full_lifecycle(core: &Core) -> Verdict {
     ensure(holds_cdev(pid, core), || {
         format!("monitor {pid} does not hold {}", core.cdev().display())
     })?;
+    let state = run(&["state", "life"]);
+    let guard = json_field(&state.stdout, "io.hybrid-runtime.guard");
+    ensure(guard.as_deref() == Some("cdev"), || {
+        format!("state says guard {guard:?}: {}", state.stdout.trim())
+    })?;
+    let (idle, rss) = monitor_cost(pid);
     run(&["kill", "life", "TERM"])
         .ok()
         .map_err(|e| format!("kill: {e}"))?;
@@ -82,7 +88,38 @@ pub fn full_lifecycle(core: &Core) -> Verdict {
         format!("status after kill: {status}")
     })?;
     deleted(&bundle, core, false)?;
-    Ok("created → running (cdev held) → 143 → stopped → deleted; core offline".into())
+    Ok(format!(
+        "created → running (guard cdev, held by the monitor) → 143 → stopped → deleted; \
+         monitor idle {idle} of a CPU under TCG, RSS {rss}"
+    ))
+}
+
+/// The monitor's CPU use over two idle seconds and its resident memory, as text.
+fn monitor_cost(pid: i32) -> (String, String) {
+    let ticks = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after_comm.split_whitespace().collect();
+        // utime and stime: fields 14 and 15 of the line, 11 and 12 after the command name.
+        let field = |n: usize| {
+            fields
+                .get(n)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        field(11) + field(12)
+    };
+    let before = ticks();
+    std::thread::sleep(2 * SECOND);
+    // SAFETY: sysconf has no pointers.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let share = ticks().saturating_sub(before) as f64 / hz / 2.0 * 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .map_or("?", |l| l[6..].trim());
+    (format!("{share:.1} %"), rss.to_string())
 }
 
 pub fn monitor_sigkill(core: &Core) -> Verdict {
