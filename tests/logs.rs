@@ -15,6 +15,17 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_hybrid-runtime");
 const WAIT: Duration = Duration::from_secs(15);
 
+/// What the container's stdout is.
+#[derive(PartialEq, Eq)]
+enum Out {
+    /// A pipe read as lines arrive.
+    Read,
+    /// A pipe nobody reads until `Running::read_from_now_on`.
+    Unread,
+    /// A read-only `/dev/null`, as under `--null-io`.
+    ReadOnly,
+}
+
 /// A simulator, a state root and bundles, removed at the end.
 struct Rig {
     sim: Sim,
@@ -23,6 +34,8 @@ struct Rig {
 
 /// A created container whose stdout (inherited by the monitor) is read line by line.
 struct Running {
+    /// Lets the reader of an `Out::Unread` stdout start.
+    gate: mpsc::Sender<()>,
     id: String,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
@@ -95,20 +108,25 @@ impl Rig {
         id: &str,
         fw: &Firmware,
         annotations: &[(&str, &str)],
-        stdout: bool,
+        stdout: Out,
     ) -> Running {
         let b = self.bundle(id, fw, annotations);
         let mut c = self.cmd(&["create", "--bundle", b.to_str().unwrap(), id]);
         c.stdin(Stdio::null()).stderr(Stdio::piped());
-        if stdout {
-            c.stdout(Stdio::piped());
-        } else {
+        if stdout == Out::ReadOnly {
             c.stdout(fs::File::open("/dev/null").unwrap());
+        } else {
+            c.stdout(Stdio::piped());
         }
         let mut child: Child = c.spawn().expect("create");
         let (tx, lines) = mpsc::channel();
+        let (open_gate, gate) = mpsc::channel::<()>();
+        if stdout == Out::Read {
+            open_gate.send(()).unwrap();
+        }
         if let Some(out) = child.stdout.take() {
             std::thread::spawn(move || {
+                let _ = gate.recv();
                 for l in BufReader::new(out).lines() {
                     if tx.send(l.unwrap_or_default()).is_err() {
                         return;
@@ -126,6 +144,7 @@ impl Rig {
         assert!(status.success(), "create {id} failed");
         self.ok(&["start", id]);
         Running {
+            gate: open_gate,
             id: id.to_string(),
             lines,
             seen: Vec::new(),
@@ -161,6 +180,14 @@ impl Drop for Rig {
 }
 
 impl Running {
+    fn read_from_now_on(&self) {
+        let _ = self.gate.send(());
+    }
+
+    fn last_seen(&self) -> &[String] {
+        &self.seen[self.seen.len().saturating_sub(5)..]
+    }
+
     /// Wait until stdout has shown `n` lines in total; return them.
     fn until_count(&mut self, n: usize) -> &[String] {
         let deadline = Instant::now() + WAIT;
@@ -169,10 +196,10 @@ impl Running {
             match self.lines.recv_timeout(left) {
                 Ok(l) => self.seen.push(l),
                 Err(_) => panic!(
-                    "{}: {} of {n} lines on stdout: {:?}",
+                    "{}: {} of {n} lines on stdout, the last: {:?}",
                     self.id,
                     self.seen.len(),
-                    self.seen
+                    self.last_seen()
                 ),
             }
         }
@@ -187,8 +214,9 @@ impl Running {
             match self.lines.recv_timeout(left) {
                 Ok(l) => self.seen.push(l),
                 Err(_) => panic!(
-                    "{}: no line with {text:?} on stdout: {:?}",
-                    self.id, self.seen
+                    "{}: no line with {text:?} on stdout, the last: {:?}",
+                    self.id,
+                    self.last_seen()
                 ),
             }
         }
@@ -239,7 +267,7 @@ fn tty_lines_reach_stdout_and_logs_once_in_order() {
     let fw = Firmware::new()
         .with_rpmsg()
         .script("repeat 200\ntty tty line {n}\nend\nsleep 50\ntty last\n");
-    let mut r = rig.launch("tty", &fw, &[], true);
+    let mut r = rig.launch("tty", &fw, &[], Out::Read);
     let mut want = numbered("tty line ", 200);
     want.push("last".into());
     assert_eq!(r.until_count(201), want);
@@ -280,7 +308,7 @@ fn raw_endpoint_lines_reach_stdout_and_logs() {
         "ept",
         &fw,
         &[("io.hybrid-runtime.log.source", "endpoint")],
-        true,
+        Out::Read,
     );
     let want = numbered("ept message ", 100);
     assert_eq!(r.until_count(100), want);
@@ -304,7 +332,7 @@ fn created_endpoint_gets_the_hello_and_is_destroyed_at_stop() {
         ("io.hybrid-runtime.log.channel", "fw-log"),
         ("io.hybrid-runtime.log.hello", "hello firmware"),
     ];
-    let mut r = rig.launch("created", &fw, &ann, true);
+    let mut r = rig.launch("created", &fw, &ann, Out::Read);
     let want = numbered("created ", 30);
     assert_eq!(r.until_count(30), want);
     let source = source_of(&rig, "created");
@@ -335,7 +363,7 @@ fn trace_buffer_wrapping_in_bursts_gives_every_line_once() {
     let fw = Firmware::new()
         .with_trace(1024)
         .script("repeat 15\ntrace burst a {n}\ntrace burst b {n}\ntrace burst c {n}\ntrace burst d {n}\nsleep 250\nend\nrepeat 300\ntrace steady {n}\nsleep 3\nend\n");
-    let mut r = rig.launch("trace", &fw, &[], true);
+    let mut r = rig.launch("trace", &fw, &[], Out::Read);
     let mut want = Vec::new();
     for i in 1..=15 {
         for c in ["a", "b", "c", "d"] {
@@ -356,7 +384,7 @@ fn trace_lines_lost_to_wrap_around_are_marked() {
     let fw = Firmware::new()
         .with_trace(256)
         .script("trace first\nsleep 600\nrepeat 200\ntrace lost {n}\nend\nsleep 600\ntrace after 1\ntrace after 2\n");
-    let mut r = rig.launch("lost", &fw, &[], true);
+    let mut r = rig.launch("lost", &fw, &[], Out::Read);
     let seen = r.until_line("after 2").to_vec();
     assert_eq!(seen[0], "first");
     let marker = seen
@@ -384,7 +412,7 @@ fn a_crash_keeps_the_output_the_trace_tail_and_the_kernel_line() {
         .with_rpmsg()
         .with_trace(4096)
         .script("trace booting\ntrace about to fault\nrepeat 10\ntty working {n}\nend\nsleep 300\ncrash mmu-fault\n");
-    let mut r = rig.launch("crash", &fw, &[], true);
+    let mut r = rig.launch("crash", &fw, &[], Out::Read);
     let seen = r.until_closed().to_vec();
     assert_eq!(seen[..10], numbered("working ", 10)[..]);
     let rest = seen[10..].join("\n");
@@ -405,7 +433,7 @@ fn a_core_recovered_by_the_kernel_goes_on_logging() {
     let fw = Firmware::new()
         .with_rpmsg()
         .script("tty boot\nsleep 400\ncrash watchdog\n");
-    let mut r = rig.launch("recover", &fw, &[], true);
+    let mut r = rig.launch("recover", &fw, &[], Out::Read);
     let seen = r.until_count(1).to_vec();
     assert_eq!(seen, ["boot"]);
     // The crash is logged, the channel comes back with the restarted firmware and is found
@@ -429,7 +457,7 @@ fn a_core_recovered_by_the_kernel_goes_on_logging() {
 #[test]
 fn silent_firmware_logs_nothing_and_says_nothing() {
     let rig = Rig::new();
-    let mut r = rig.launch("silent", &Firmware::new().with_rpmsg(), &[], true);
+    let mut r = rig.launch("silent", &Firmware::new().with_rpmsg(), &[], Out::Read);
     wait_for("the log source", || !source_of(&rig, "silent").is_empty());
     assert!(source_of(&rig, "silent").starts_with("tty "));
     let out = rig.run(&["logs", "silent"]);
@@ -442,7 +470,7 @@ fn silent_firmware_logs_nothing_and_says_nothing() {
 #[test]
 fn firmware_without_any_log_source_says_why() {
     let rig = Rig::new();
-    let mut r = rig.launch("mute", &Firmware::new(), &[], true);
+    let mut r = rig.launch("mute", &Firmware::new(), &[], Out::Read);
     wait_for("the log source decision", || {
         !source_of(&rig, "mute").is_empty()
     });
@@ -470,7 +498,7 @@ fn logging_can_be_turned_off() {
         "off",
         &fw,
         &[("io.hybrid-runtime.log.source", "none")],
-        true,
+        Out::Read,
     );
     wait_for("the log source decision", || {
         !source_of(&rig, "off").is_empty()
@@ -488,7 +516,7 @@ fn read_only_stdout_stops_neither_the_monitor_nor_the_firmware() {
     let fw = Firmware::new()
         .with_rpmsg()
         .script("repeat 50\ntty ro {n}\nend\n");
-    let mut r = rig.launch("ro", &fw, &[], false);
+    let mut r = rig.launch("ro", &fw, &[], Out::ReadOnly);
     wait_for("50 lines in the log", || rig.logs("ro", &[]).len() == 50);
     assert_eq!(rig.logs("ro", &[]), numbered("ro ", 50));
     assert_eq!(rig.sim.state(0), "running");
@@ -503,6 +531,49 @@ fn read_only_stdout_stops_neither_the_monitor_nor_the_firmware() {
 }
 
 #[test]
+fn a_stdout_nobody_reads_stalls_neither_the_monitor_nor_the_firmware() {
+    let rig = Rig::new();
+    // About 1 MB of output into a pipe nobody reads.
+    let fw = Firmware::new()
+        .with_rpmsg()
+        .script("repeat 10000\ntty unread line {n} with some padding to make it about a hundred bytes long...........\nend\ntty done\n");
+    let ann = [("io.hybrid-runtime.log.max-size", "4M")];
+    let mut r = rig.launch("unread", &fw, &ann, Out::Unread);
+    wait_for("the whole output in the log", || {
+        rig.logs("unread", &["--tail", "1"]) == ["done"]
+    });
+    assert_eq!(rig.logs("unread", &[]).len(), 10001);
+    // The monitor still answers; the reader catches up.
+    assert!(rig.ok(&["state", "unread"]).contains("\"running\""));
+    r.read_from_now_on();
+    let seen = r
+        .until_line("lines were not written to stdout because it was not read in time")
+        .to_vec();
+    rig.stop(&mut r);
+    let note = seen
+        .iter()
+        .position(|l| {
+            l.contains("lines were not written to stdout because it was not read in time")
+        })
+        .expect("a note about the lines stdout missed");
+    let dropped: usize = seen[note]["hybrid-runtime: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        note + dropped + (seen.len() - note - 1),
+        10001,
+        "every line is shown or counted"
+    );
+    assert!(
+        seen[..note].iter().all(|l| l.starts_with("unread line ")),
+        "in order before the gap"
+    );
+}
+
+#[test]
 fn the_log_file_is_capped_and_rotated() {
     let rig = Rig::new();
     let fw = Firmware::new()
@@ -512,7 +583,7 @@ fn the_log_file_is_capped_and_rotated() {
         ("io.hybrid-runtime.log.max-size", "4k"),
         ("io.hybrid-runtime.log.max-files", "2"),
     ];
-    let mut r = rig.launch("rot", &fw, &ann, true);
+    let mut r = rig.launch("rot", &fw, &ann, Out::Read);
     let all = numbered("rotation line number ", 400)
         .iter()
         .map(|l| format!("{l} padded to be long"))
@@ -540,7 +611,7 @@ fn logs_follow_streams_until_the_container_stops() {
     let fw = Firmware::new()
         .with_rpmsg()
         .script("repeat 20\ntty follow {n}\nsleep 20\nend\n");
-    let mut r = rig.launch("follow", &fw, &[], true);
+    let mut r = rig.launch("follow", &fw, &[], Out::Read);
     let follower = rig
         .cmd(&["logs", "--follow", "follow"])
         .stdout(Stdio::piped())

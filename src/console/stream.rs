@@ -58,19 +58,20 @@ struct Sinks {
 
 impl Sinks {
     fn line(&mut self, line: &[u8]) {
-        if let Some(e) = self.stdout.line(line) {
-            warn(&[
-                "stdout stopped taking firmware output (",
-                &e.to_string(),
-                "); the log file still does",
-            ]);
-        }
+        let failed = self.stdout.line(line);
+        stdout_failed(failed);
         if let Some(f) = &mut self.file {
             if let Err(e) = f.append(line) {
                 warn(&[&e.to_string(), "; firmware output is no longer saved"]);
                 self.file = None;
             }
         }
+    }
+
+    /// Give stdout what it could not take before (its reader was behind).
+    fn flush(&mut self) {
+        let failed = self.stdout.flush();
+        stdout_failed(failed);
     }
 
     fn note(&mut self, text: &str) {
@@ -407,8 +408,9 @@ impl MonitorSource for LogStream {
         }
     }
 
-    /// On every tick of the monitor: discovery retries and trace polling.
+    /// On every tick of the monitor: discovery retries, trace polling, and stdout catching up.
     fn tick(&mut self) {
+        self.sinks.flush();
         match self.active {
             Active::Pending { .. } => self.discover(Instant::now()),
             Active::Trace => self.poll_trace(),
@@ -449,6 +451,16 @@ enum Pick {
     Endpoint(Channel),
     Create(Channel, String),
     Trace,
+}
+
+fn stdout_failed(error: Option<std::io::Error>) {
+    if let Some(e) = error {
+        warn(&[
+            "stdout stopped taking firmware output (",
+            &e.to_string(),
+            "); the log file still does",
+        ]);
+    }
 }
 
 /// A one-line message on the monitor's stderr (the container's stderr).
