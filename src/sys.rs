@@ -303,3 +303,9 @@ pub fn dup_onto(fd: &impl AsRawFd, target: RawFd) -> io::Result<()> {
     // SAFETY: dup2 on descriptors; replacing `target` is the intent.
     cvt(unsafe { libc::dup2(fd.as_raw_fd(), target) }).map(|_| ())
 }
+
+/// The effective user id: who owns what this process creates.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    unsafe { libc::geteuid() }
+}

@@ -8,6 +8,7 @@ pub mod remove;
 pub mod sandbox;
 pub mod stop;
 pub mod terminal;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -78,15 +79,35 @@ pub fn dir_of(root: &Path, id: &str) -> PathBuf {
 pub fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> Result<()> {
     let tmp = dir.join(cat(&[".", name, ".tmp"]));
     let path = dir.join(name);
+    // A leftover temporary file (or a link planted in its place) is removed, never written through.
+    let _ = std::fs::remove_file(&tmp);
     std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(&tmp)
         .and_then(|mut f| f.write_all(data))
         .and_then(|_| std::fs::rename(&tmp, &path))
         .ctx_path("writing", &path)
+}
+
+/// Read a file of the state directory: never through a symbolic link, never more than `max`.
+pub fn read_private(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut data = Vec::new();
+    Read::by_ref(&mut f).take(max + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > max {
+        return Err(std::io::Error::from_raw_os_error(libc::EFBIG));
+    }
+    Ok(data)
 }
 
 /// Take the container's lock (held across each mutation).
@@ -97,6 +118,7 @@ pub fn lock(dir: &Path) -> Result<File> {
         .write(true)
         .create(true)
         .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(&path)
         .ctx_path("opening", &path)?;
@@ -108,8 +130,9 @@ impl Container {
     pub fn load(root: &Path, id: &str) -> Result<Container> {
         crate::oci::id::validate(id)?;
         let dir = dir_of(root, id);
+        trust::check_dir(&dir)?;
         let path = dir.join(STATE_FILE);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_private(&path, trust::STATE_MAX) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::new(cat(&["container ", id, " does not exist"])))
@@ -127,8 +150,12 @@ impl Container {
                 &path.to_string_lossy(),
                 ": ",
                 &e.to_string(),
+                "; inspect and remove ",
+                &dir.to_string_lossy(),
+                " by hand",
             ]))
         })?;
+        trust::check_record(&record, id)?;
         Ok(Container { dir, record })
     }
 
@@ -137,7 +164,7 @@ impl Container {
     }
 
     pub fn exit(&self) -> Option<Exit> {
-        let bytes = std::fs::read(self.dir.join(EXIT_FILE)).ok()?;
+        let bytes = read_private(&self.dir.join(EXIT_FILE), trust::STATE_MAX).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 

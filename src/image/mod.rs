@@ -5,14 +5,14 @@
 
 mod blob;
 mod docker;
-mod gzip;
-mod oci;
+pub(crate) mod gzip;
+pub(crate) mod oci;
 mod reference;
 mod sha256;
-mod source;
-mod spec;
+pub(crate) mod source;
+pub(crate) mod spec;
 pub mod store;
-mod tar;
+pub(crate) mod tar;
 mod unpack;
 
 use std::os::unix::fs::DirBuilderExt;

@@ -1,0 +1,123 @@
+//! Every parser of outside input, reachable from outside the crate so that the fuzz targets
+//! (fuzz/) run exactly the code the runtime runs: bundle config and its settings, state
+//! records, firmware ELF checks, image index/manifest/config, tar entries, signal names and
+//! annotations. Each returns the runtime's verdict; none may panic on any input.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+
+use crate::console::config::LogConfig;
+use crate::container::stop::parse_signal;
+use crate::container::{Exit, Record};
+use crate::image::oci::{matches, Index, Manifest};
+use crate::image::spec::{Chosen, Compression, ImageConfig};
+use crate::image::{gzip, source, tar};
+use crate::oci::bundle::{Bundle, Config};
+use crate::oci::select;
+
+/// A bundle's `config.json`: parsed, then every setting `create` reads from it.
+pub fn bundle_config(data: &[u8]) -> Result<(), String> {
+    let config: Config = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    bundle_settings(config)
+}
+
+/// The annotations and environment of a bundle, as `create` reads them.
+pub fn annotations(pairs: &[(String, String)], env: &[String]) -> Result<(), String> {
+    let config = Config {
+        annotations: pairs.iter().cloned().collect::<BTreeMap<_, _>>(),
+        process: Some(crate::oci::bundle::Process {
+            env: env.to_vec(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    bundle_settings(config)
+}
+
+fn bundle_settings(config: Config) -> Result<(), String> {
+    let bundle = Bundle {
+        dir: PathBuf::from("/nonexistent-bundle"),
+        config,
+    };
+    let _ = bundle.rootfs();
+    let _ = bundle.env("PATH");
+    let _ = bundle.setting(select::CORE_KEYS, select::CORE_ENV);
+    let _ = bundle.setting(select::BOARD_KEYS, select::BOARD_ENV);
+    select::if_running(&bundle).map_err(|e| e.msg)?;
+    let env = bundle
+        .config
+        .process
+        .as_ref()
+        .map_or(&[][..], |p| &p.env[..]);
+    LogConfig::from_settings(&|k| bundle.annotation(k), env).map_err(|e| e.msg)?;
+    Ok(())
+}
+
+/// A container's `state.json` and `exit.json`, as every command loads them.
+pub fn state_record(data: &[u8], id: &str) -> Result<(), String> {
+    let _ = serde_json::from_slice::<Exit>(data);
+    let record: Record = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    crate::container::trust::check_record(&record, id).map_err(|e| e.msg)
+}
+
+/// A firmware file, as `create` checks it before touching a core.
+pub fn firmware_elf(data: &[u8]) -> Result<(), &'static str> {
+    crate::platform::elf::check(data)
+}
+
+/// An image's `index.json`, manifest and config blobs.
+pub fn image_json(data: &[u8]) {
+    if let Ok(index) = serde_json::from_slice::<Index>(data) {
+        for d in &index.manifests {
+            let _ = matches(d, "latest");
+            let _ = matches(d, "sha256:00");
+            let _ = d.platform.as_ref().map(|p| p.show());
+        }
+    }
+    if let Ok(manifest) = serde_json::from_slice::<Manifest>(data) {
+        for layer in &manifest.layers {
+            let _ = Compression::of_media_type(&layer.media_type);
+        }
+    }
+    if let Ok(config) = serde_json::from_slice::<ImageConfig>(data) {
+        let chosen = Chosen {
+            digest: String::from("sha256:0"),
+            config,
+            config_digest: String::from("sha256:1"),
+            layers: Vec::new(),
+            annotations: BTreeMap::new(),
+        };
+        if let Ok(c) = chosen.bundle_config("image", "image") {
+            let _ = bundle_settings(c);
+        }
+    }
+}
+
+/// A tar stream (gzip-compressed or not), entry by entry, with the path cleaning unpacking does.
+pub fn tar_entries(data: &[u8]) -> Result<usize, String> {
+    let mut plain = Vec::new();
+    let input: &[u8] = if data.starts_with(&gzip::MAGIC) {
+        let mut z = gzip::Gunzip::new(data).map_err(|e| e.to_string())?;
+        z.by_ref()
+            .take(1 << 20)
+            .read_to_end(&mut plain)
+            .map_err(|e| e.to_string())?;
+        &plain
+    } else {
+        data
+    };
+    let mut reader = tar::Reader::new(input);
+    let mut n = 0;
+    while let Some(e) = reader.next_entry().map_err(|e| e.msg)? {
+        let _ = source::clean(&e.path);
+        let _ = source::clean(&e.link);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A signal given to `kill`.
+pub fn signal(text: &str) -> Result<i32, String> {
+    parse_signal(text).map_err(|e| e.msg)
+}
