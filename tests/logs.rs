@@ -324,9 +324,11 @@ fn raw_endpoint_lines_reach_stdout_and_logs() {
 #[test]
 fn created_endpoint_gets_the_hello_and_is_destroyed_at_stop() {
     let rig = Rig::new();
+    // The firmware announces `fw-log`, which no kernel driver claims: the endpoint is created
+    // towards its address.
     let fw = Firmware::new()
         .with_rpmsg()
-        .script("wait-rx\nrepeat 30\nept created {n}\nend\n");
+        .script("announce fw-log\nwait-rx\nrepeat 30\nept created {n}\nend\n");
     let ann = [
         ("io.hybrid-runtime.log.source", "endpoint"),
         ("io.hybrid-runtime.log.channel", "fw-log"),
@@ -346,7 +348,22 @@ fn created_endpoint_gets_the_hello_and_is_destroyed_at_stop() {
         .unwrap()
         .contains("hello firmware"));
     let dev = source.split_whitespace().nth(1).unwrap().to_string();
-    assert!(rig.sim.path(&format!("sys/class/rpmsg/{dev}")).exists());
+    let announced = fs::read_dir(rig.sim.path("sys/bus/rpmsg/devices"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|d| d.contains(".fw-log."))
+        .expect("the announced channel");
+    let channel_dst: u32 = announced.rsplit('.').next().unwrap().parse().unwrap();
+    let ept_dst = rig.sim.read(&format!("sys/class/rpmsg/{dev}/dst")).unwrap();
+    let ept_dst = ept_dst.trim();
+    let ept_dst = match ept_dst.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16).unwrap(),
+        None => ept_dst.parse().unwrap(),
+    };
+    assert_eq!(
+        ept_dst, channel_dst,
+        "the endpoint talks to the announced channel"
+    );
     rig.stop(&mut r);
     assert!(
         !rig.sim.path(&format!("sys/class/rpmsg/{dev}")).exists(),

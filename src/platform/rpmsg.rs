@@ -19,6 +19,8 @@ const TTY_CHANNELS: [&str; 3] = [
     "rpmsg-virtual-tty-channel",
     "rpmsg-tty-channel",
 ];
+/// The kernel's own name-service channel, not the firmware's.
+const NAME_SERVICE: &str = "rpmsg_ns";
 /// The channel that rpmsg_char turns into an endpoint device by itself (kernel ≥ 5.18).
 pub const RAW_CHANNEL: &str = "rpmsg-raw";
 /// How long a created endpoint's device may take to appear.
@@ -42,6 +44,9 @@ pub enum Kind {
     Tty,
     Endpoint,
     Control,
+    /// Announced by the firmware but claimed by no kernel driver (no device node): what a
+    /// named endpoint is created towards.
+    Unclaimed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,6 +131,14 @@ fn channel(dir: &Path, dir_name: &str, found: &mut Vec<Channel>) {
             });
         }
         return;
+    }
+    if name != NAME_SERVICE {
+        found.push(Channel {
+            kind: Kind::Unclaimed,
+            name: name.to_owned(),
+            dev: String::new(),
+            dst,
+        });
     }
 }
 
@@ -277,6 +290,9 @@ mod tests {
             fs::write(v.join(dir).join("name"), format!("{name}\n")).unwrap();
             fs::write(v.join(dir).join("dst"), format!("{dst}\n")).unwrap();
         }
+        // Announced, but no driver claimed it; and the name service.
+        fs::create_dir_all(v.join("virtio3.my-log.-1.1027")).unwrap();
+        fs::create_dir_all(v.join("virtio3.rpmsg_ns.53.53")).unwrap();
         // A channel hidden behind a link that must not be followed.
         fs::create_dir_all(root.join("elsewhere/virtio9.rpmsg-tty.-1.1/tty/ttyRPMSG9")).unwrap();
         std::os::unix::fs::symlink(root.join("elsewhere"), rp.join("device")).unwrap();
@@ -300,6 +316,7 @@ mod tests {
                 (Kind::Tty, "rpmsg-tty", "ttyRPMSG2", 1024),
                 (Kind::Endpoint, "rpmsg-raw", "rpmsg5", 1025),
                 (Kind::Control, "rpmsg_ctrl", "rpmsg_ctrl1", 0),
+                (Kind::Unclaimed, "my-log", "", 1027),
             ]
         );
         assert!(has_vdev(&root.join("class/remoteproc1")));
