@@ -1,0 +1,306 @@
+//! The whole container lifecycle on the simulator, through the built binary and its applet
+//! links, with the cdev guard and with the sysfs fallback, and every way a container ends.
+
+mod common;
+
+use common::{reap, Firmware, Rt};
+
+fn lifecycle(rt: &Rt, guard: &str) {
+    let pid = rt.create_fw(
+        "demo",
+        "demo.elf",
+        &Firmware::new().with_trace(512).script("trace hello"),
+    );
+    assert_eq!(rt.status("demo"), "created");
+    assert_eq!(rt.state("demo")["pid"], pid);
+    assert_eq!(rt.annotation("demo", "io.hybrid-runtime.guard"), guard);
+    assert_eq!(rt.sim.state(0), "offline");
+    assert!(rt.claim(0).exists());
+    let ps: Vec<i32> = serde_json::from_str(&rt.ok(&["ps", "--format", "json", "demo"])).unwrap();
+    assert_eq!(ps, vec![pid]);
+
+    rt.ok(&["start", "demo"]);
+    assert_eq!(rt.sim.state(0), "running");
+    assert_eq!(rt.status("demo"), "running");
+    assert_eq!(
+        rt.sim.power(0),
+        1,
+        "exactly one power reference: {:?}",
+        rt.sim.events(0)
+    );
+    let ev = rt.sim.events(0);
+    assert!(
+        ev.contains(&"firmware hybrid-runtime/demo/demo.elf".to_string()),
+        "{ev:?}"
+    );
+    assert!(rt.firmware_copy("demo").join("demo.elf").exists());
+    if guard == "cdev" {
+        assert!(ev.contains(&format!("cdev-open {pid}")), "{ev:?}");
+        assert!(
+            ev.contains(&"set-shutdown-on-release 1".to_string()),
+            "{ev:?}"
+        );
+        assert_eq!(
+            rt.sim.read("sim/remoteproc0/cdev_holders").unwrap().trim(),
+            pid.to_string()
+        );
+    }
+    let list: serde_json::Value =
+        serde_json::from_str(&rt.ok(&["list", "--format", "json"])).unwrap();
+    assert_eq!(list[0]["id"], "demo");
+    assert_eq!(list[0]["status"], "running");
+    assert!(rt.ok(&["list"]).contains("remoteproc0 (m4)"));
+
+    rt.ok(&["kill", "demo", "TERM"]);
+    assert_eq!(reap(pid), Err(libc::SIGTERM));
+    assert_eq!(rt.sim.state(0), "offline");
+    assert_eq!(rt.sim.power(0), 0);
+    assert_eq!(rt.status("demo"), "stopped");
+    assert_eq!(rt.annotation("demo", "io.hybrid-runtime.exit-code"), "143");
+    assert_eq!(rt.state("demo")["pid"], 0);
+    let o = rt.run(&["kill", "demo"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("container not running"), "{}", o.stderr);
+    rt.ok(&["delete", "demo"]);
+    rt.assert_no_trace("demo", 0, "offline");
+    let o = rt.run(&["state", "demo"]);
+    assert!(
+        o.stderr.contains("container demo does not exist"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn lifecycle_guarded_by_the_character_device() {
+    let rt = Rt::new(&[]);
+    lifecycle(&rt, "cdev");
+}
+
+#[test]
+fn lifecycle_guarded_by_sysfs_without_the_character_device() {
+    let rt = Rt::new(&["--processor", "name=m4;cdev=no"]);
+    lifecycle(&rt, "sysfs");
+    assert!(!rt.sim.events(0).iter().any(|e| e.starts_with("cdev")));
+}
+
+#[test]
+fn applet_links_run_the_same_handlers() {
+    let rt = Rt::new(&[]);
+    let bin = rt.work.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let o = std::process::Command::new(common::BIN)
+        .args(["--install", "-s"])
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let listed = String::from_utf8(
+        std::process::Command::new(common::BIN)
+            .arg("--list")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    for name in listed.lines() {
+        assert!(bin.join(name).exists(), "{name} installed");
+    }
+    Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();
+    let host = rt.sim.root().to_str().unwrap().to_string();
+    let root = rt.root.to_str().unwrap().to_string();
+    let run = |applet: &str, args: &[&str]| {
+        std::process::Command::new(bin.join(applet))
+            .args(["--root", &root, "--host-root", &host])
+            .args(args)
+            .current_dir(&rt.work)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+    };
+    assert!(run("hybrid-create", &["a.elf", "linked"]).success());
+    assert!(run("hybrid-start", &["linked"]).success());
+    assert_eq!(rt.sim.state(0), "running");
+    assert!(run("hybrid-delete", &["--force", "linked"]).success());
+    rt.assert_no_trace("linked", 0, "offline");
+    let o = std::process::Command::new(bin.join("hybrid-state"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Usage"));
+    std::os::unix::fs::symlink(common::BIN, bin.join("hybrid-frobnicate")).unwrap();
+    let o = std::process::Command::new(bin.join("hybrid-frobnicate"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown applet hybrid-frobnicate"));
+}
+
+#[test]
+fn kill_signals_give_128_plus_n() {
+    let rt = Rt::new(&[]);
+    for (sig, name) in [
+        (libc::SIGINT, "sigint"),
+        (libc::SIGQUIT, "QUIT"),
+        (libc::SIGTERM, "15"),
+    ] {
+        let pid = rt.create_fw("k", "k.elf", &Firmware::new());
+        rt.ok(&["start", "k"]);
+        rt.ok(&["kill", "k", name]);
+        assert_eq!(reap(pid), Err(sig), "{name}");
+        assert_eq!(rt.sim.state(0), "offline");
+        assert_eq!(
+            rt.annotation("k", "io.hybrid-runtime.exit-code"),
+            (128 + sig).to_string()
+        );
+        rt.ok(&["delete", "k"]);
+    }
+}
+
+#[test]
+fn kill_with_sigkill_stops_the_core_first() {
+    for args in [&[][..], &["--processor", "name=m4;cdev=no"][..]] {
+        let rt = Rt::new(args);
+        let pid = rt.create_fw("k9", "k9.elf", &Firmware::new());
+        rt.ok(&["start", "k9"]);
+        rt.ok(&["kill", "--all", "k9", "KILL"]);
+        assert_eq!(reap(pid), Err(libc::SIGKILL));
+        assert_eq!(rt.sim.state(0), "offline");
+        assert_eq!(rt.status("k9"), "stopped");
+        assert_eq!(rt.annotation("k9", "io.hybrid-runtime.exit-code"), "137");
+        rt.ok(&["delete", "k9"]);
+        rt.assert_no_trace("k9", 0, "offline");
+    }
+}
+
+#[test]
+fn kill_before_start_ends_the_monitor_without_touching_the_core() {
+    let rt = Rt::new(&[]);
+    let pid = rt.create_fw("early", "e.elf", &Firmware::new());
+    rt.ok(&["kill", "early"]);
+    assert_eq!(reap(pid), Err(libc::SIGTERM));
+    assert_eq!(rt.status("early"), "stopped");
+    assert!(!rt.sim.events(0).iter().any(|e| e == "start"));
+    let o = rt.run(&["start", "early"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("has stopped"), "{}", o.stderr);
+    rt.ok(&["delete", "early"]);
+    rt.assert_no_trace("early", 0, "offline");
+}
+
+#[test]
+fn signals_that_do_not_end_a_firmware_are_refused() {
+    let rt = Rt::new(&[]);
+    let pid = rt.create_fw("hup", "h.elf", &Firmware::new());
+    rt.ok(&["start", "hup"]);
+    for s in ["HUP", "USR1", "10", "SIGWINCH"] {
+        let o = rt.run(&["kill", "hup", s]);
+        assert_eq!(o.code, 1, "{s}");
+        assert!(
+            o.stderr.contains("use TERM, INT, QUIT or KILL"),
+            "{}",
+            o.stderr
+        );
+    }
+    assert_eq!(rt.status("hup"), "running");
+    let o = rt.run(&["delete", "hup"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("is running"), "{}", o.stderr);
+    rt.ok(&["delete", "--force", "hup"]);
+    assert_eq!(reap(pid), Err(libc::SIGKILL));
+    rt.assert_no_trace("hup", 0, "offline");
+}
+
+#[test]
+fn crash_without_recovery_exits_134() {
+    let rt = Rt::new(&[]);
+    let pid = rt.create_fw("c", "c.elf", &Firmware::new().with_trace(256));
+    rt.ok(&["start", "c"]);
+    rt.sim
+        .write("sys/kernel/debug/remoteproc/remoteproc0/crash", "watchdog")
+        .unwrap();
+    assert_eq!(reap(pid), Ok(134));
+    assert_eq!(rt.status("c"), "stopped");
+    assert_eq!(rt.annotation("c", "io.hybrid-runtime.exit-code"), "134");
+    assert!(rt
+        .annotation("c", "io.hybrid-runtime.exit-reason")
+        .contains("crashed (watchdog)"));
+    rt.ok(&["delete", "c"]);
+    rt.assert_no_trace("c", 0, "offline");
+}
+
+#[test]
+fn crash_in_the_firmware_script_exits_134() {
+    let rt = Rt::new(&[]);
+    let pid = rt.create_fw(
+        "cs",
+        "cs.elf",
+        &Firmware::new().script("sleep 50\ncrash mmu-fault"),
+    );
+    rt.ok(&["start", "cs"]);
+    assert_eq!(reap(pid), Ok(134));
+    assert!(rt
+        .annotation("cs", "io.hybrid-runtime.exit-reason")
+        .contains("crashed"));
+    rt.ok(&["delete", "cs"]);
+    rt.assert_no_trace("cs", 0, "offline");
+}
+
+#[test]
+fn recovered_crash_is_not_an_exit() {
+    let rt = Rt::new(&["--processor", "name=m4;recovery=enabled"]);
+    let pid = rt.create_fw("r", "r.elf", &Firmware::new());
+    rt.ok(&["start", "r"]);
+    rt.sim
+        .write(
+            "sys/kernel/debug/remoteproc/remoteproc0/crash",
+            "fatal-error",
+        )
+        .unwrap();
+    assert!(rt
+        .wait_for(2000, || rt
+            .sim
+            .events(0)
+            .iter()
+            .any(|e| e.starts_with("recover")))
+        .is_some());
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(rt.status("r"), "running");
+    assert_eq!(rt.sim.state(0), "running");
+    rt.ok(&["kill", "r"]);
+    assert_eq!(reap(pid), Err(libc::SIGTERM));
+    assert_eq!(rt.sim.state(0), "offline");
+    rt.ok(&["delete", "r"]);
+}
+
+#[test]
+fn core_stopped_by_someone_else_exits_100() {
+    let rt = Rt::new(&[]);
+    let pid = rt.create_fw("o", "o.elf", &Firmware::new());
+    rt.ok(&["start", "o"]);
+    rt.sim
+        .write("sys/class/remoteproc/remoteproc0/state", "stop")
+        .unwrap();
+    assert_eq!(reap(pid), Ok(100));
+    assert_eq!(rt.annotation("o", "io.hybrid-runtime.exit-code"), "100");
+    rt.ok(&["delete", "o"]);
+    rt.assert_no_trace("o", 0, "offline");
+}
+
+#[test]
+fn a_reused_pid_is_not_taken_for_the_monitor() {
+    let rt = Rt::new(&[]);
+    let pid = rt.create_fw("p", "p.elf", &Firmware::new());
+    rt.ok(&["kill", "p", "KILL"]);
+    assert_eq!(reap(pid), Err(libc::SIGKILL));
+    // Point the record at a live process that is not the monitor (this test), same pid slot.
+    let path = rt.state_dir("p").join("state.json");
+    let mut rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    rec["pid"] = serde_json::Value::from(std::process::id());
+    std::fs::write(&path, rec.to_string()).unwrap();
+    assert_eq!(rt.status("p"), "stopped");
+    assert_eq!(rt.run(&["kill", "p"]).code, 1);
+    rt.ok(&["delete", "p"]);
+}
