@@ -1,7 +1,7 @@
 //! Bad input must end in a clear error, a non-zero exit, and nothing changed.
 use super::{ensure, Verdict};
 use crate::kernel::Core;
-use crate::runtime::{firmware, Bundle};
+use crate::runtime::{firmware, run, Bundle};
 
 /// After a refused create: no state dir, no firmware copy, core as it was.
 fn nothing_changed(bundle: &Bundle, core: &Core, core_state: &str) -> Result<(), String> {
@@ -64,4 +64,39 @@ pub fn core_busy(core: &Core) -> Verdict {
         format!("one sysfs stop left the core {}", core.state())
     })?;
     Ok(msg)
+}
+
+/// An image the runtime cannot judge but the kernel refuses (its segment lies
+/// outside the core's memory): `start` fails with the kernel's reason, the core
+/// stays offline and the container does not pretend to run.
+pub fn kernel_rejects_image(core: &Core) -> Verdict {
+    let mut fw = firmware("trace never\n");
+    // p_paddr of the only program header (ELF32: header 52 bytes, p_paddr at +12).
+    fw[64..68].copy_from_slice(&0x1000_0000u32.to_le_bytes());
+    let bundle = Bundle::new("rejected", Some(&fw), &[])?;
+    bundle.create().ok().map_err(|e| format!("create: {e}"))?;
+    let pid = bundle.monitor_pid()?;
+    let start = run(&["start", "rejected"]);
+    let core_after = core.state();
+    let status = bundle.status().unwrap_or_else(|e| e);
+    run(&["delete", "--force", "rejected"])
+        .ok()
+        .map_err(|e| format!("delete --force: {e}"))?;
+    crate::system::wait_pid(pid, std::time::Duration::from_secs(5));
+    ensure(start.code > 0, || {
+        format!("start of a rejected image exited {}", start.code)
+    })?;
+    let msg = start.stderr.trim().to_string();
+    ensure(!msg.is_empty(), || "start failed without a message".into())?;
+    ensure(core_after == "offline", || {
+        format!("core {core_after} after a rejected start")
+    })?;
+    ensure(status != "running", || {
+        "status says running after a rejected start".into()
+    })?;
+    let bad_da = crate::kernel::kmsg_lines("bad phdr da");
+    ensure(!bad_da.is_empty(), || {
+        "no `bad phdr da` line in the kernel log".into()
+    })?;
+    Ok(format!("{msg} (status {status})"))
 }

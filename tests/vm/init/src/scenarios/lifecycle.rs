@@ -275,3 +275,29 @@ pub fn kill_refuses_other_signals(core: &Core) -> Verdict {
     result?;
     Ok(out.stderr.trim().to_string())
 }
+
+/// A firmware with no resource table (no trace, no rpmsg) still runs as a container.
+pub fn no_resource_table(core: &Core) -> Verdict {
+    let bundle = Bundle::new(
+        "bare",
+        Some(&hybrid_sim::firmware::Firmware::new().bytes()),
+        &[],
+    )?;
+    bundle.create().ok().map_err(|e| format!("create: {e}"))?;
+    let pid = bundle.monitor_pid()?;
+    run(&["start", "bare"])
+        .ok()
+        .map_err(|e| format!("start: {e}"))?;
+    ensure(core.state() == "running", || {
+        format!("core {} after start", core.state())
+    })?;
+    run(&["kill", "bare", "TERM"])
+        .ok()
+        .map_err(|e| format!("kill: {e}"))?;
+    let code = system::wait_pid(pid, 5 * SECOND);
+    deleted(&bundle, core, false)?;
+    ensure(code == Some(143), || {
+        format!("monitor exit status {code:?}, expected 143")
+    })?;
+    Ok("started, ran and stopped by TERM (143); core offline".into())
+}

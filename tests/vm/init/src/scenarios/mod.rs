@@ -53,6 +53,14 @@ pub const ALL: &[Scenario] = &[
         run: errors::core_busy,
     },
     Scenario {
+        name: "runtime: image the kernel rejects at start",
+        run: errors::kernel_rejects_image,
+    },
+    Scenario {
+        name: "runtime: firmware without a resource table",
+        run: lifecycle::no_resource_table,
+    },
+    Scenario {
         name: "runtime: delete --force of a running container",
         run: lifecycle::delete_force_running,
     },
