@@ -22,17 +22,27 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let mut out = String::new();
     match a.format.as_str() {
         "json" => {
-            let list: Vec<serde_json::Value> = images
-                .iter()
-                .map(|i| {
-                    serde_json::json!({
-                        "name": i.name, "digest": i.digest, "size": i.size,
-                        "board": i.board, "core": i.core,
-                    })
-                })
-                .collect();
-            out.push_str(&serde_json::Value::Array(list).to_string());
-            out.push('\n');
+            let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+            out.push('[');
+            for (n, i) in images.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                out.push_str(&cat(&[
+                    "{\"name\":",
+                    &quote(&i.name),
+                    ",\"digest\":",
+                    &quote(&i.digest),
+                    ",\"size\":",
+                    &i.size.to_string(),
+                    ",\"board\":",
+                    &quote(&i.board),
+                    ",\"core\":",
+                    &quote(&i.core),
+                    "}",
+                ]));
+            }
+            out.push_str("]\n");
         }
         "table" => {
             if images.is_empty() {

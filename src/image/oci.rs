@@ -151,17 +151,18 @@ pub fn choose(img: &Image, reference: Option<&str>) -> Result<Chosen> {
         }));
     }
     if reference.is_none() {
-        let mut names: Vec<&String> = candidates
-            .iter()
-            .filter_map(|d| d.annotations.get(REF_NAME))
-            .collect();
-        names.sort();
-        names.dedup();
+        let mut names: Vec<&str> = Vec::new();
+        for d in &candidates {
+            if let Some(n) = d.annotations.get(REF_NAME) {
+                if !names.contains(&n.as_str()) {
+                    names.push(n);
+                }
+            }
+        }
         if names.len() > 1 {
-            let list: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
             return Err(img.fail(&cat(&[
                 "it holds several images (",
-                &list.join(", "),
+                &names.join(", "),
                 "): name one as IMAGE:NAME",
             ])));
         }

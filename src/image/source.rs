@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom, Take};
 use std::path::{Path, PathBuf};
 
 use super::tar::{self, Kind};
@@ -94,14 +94,14 @@ impl Files {
         }
     }
 
-    /// Open `name` (a clean relative path); `Ok(None)` when it does not exist.
-    pub fn open(&self, name: &str) -> Result<Option<(Box<dyn Read>, u64)>> {
+    /// Open `name` (a clean relative path) and its size; `Ok(None)` when it does not exist.
+    pub fn open(&self, name: &str) -> Result<Option<(Take<File>, u64)>> {
         match self {
             Files::Dir(d) => {
                 let p = d.join(name);
                 match File::open(&p).and_then(|f| f.metadata().map(|m| (f, m))) {
                     Ok((_, m)) if !m.is_file() => Ok(None),
-                    Ok((f, m)) => Ok(Some((Box::new(BufReader::new(f)), m.len()))),
+                    Ok((f, m)) => Ok(Some((f.take(m.len()), m.len()))),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(Error::os(
                         e.raw_os_error().unwrap_or(libc::EIO),
@@ -120,7 +120,7 @@ impl Files {
                     )
                 })?;
                 f.seek(SeekFrom::Start(offset)).map_err(tar::io_error)?;
-                Ok(Some((Box::new(BufReader::new(f.take(size))), size)))
+                Ok(Some((f.take(size), size)))
             }
         }
     }

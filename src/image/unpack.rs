@@ -3,7 +3,7 @@
 //! outside), no device nodes or FIFOs, whiteouts honoured, and a cap on the unpacked size.
 //! Symlinks are created as they are and never followed while unpacking.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -24,6 +24,21 @@ pub struct Unpacker {
     cap: u64,
     used: u64,
     entries: usize,
+}
+
+/// A layer's tar stream, compressed or not.
+enum Stream<R> {
+    Plain(R),
+    Gzip(Gunzip<R>),
+}
+
+impl<R: BufRead> Read for Stream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(r) => r.read(buf),
+            Stream::Gzip(r) => r.read(buf),
+        }
+    }
 }
 
 /// Hashes what passes through (the uncompressed tar, for docker-archive diff ids).
@@ -55,7 +70,7 @@ impl Unpacker {
     /// Apply one layer blob; `what` names it in errors.
     pub fn layer(
         &mut self,
-        blob: Box<dyn Read>,
+        blob: std::io::Take<fs::File>,
         compression: Compression,
         diff_id: Option<&str>,
         what: &str,
@@ -73,10 +88,10 @@ impl Unpacker {
                 head.starts_with(&MAGIC)
             }
         };
-        let stream: Box<dyn Read> = if gzip {
-            Box::new(Gunzip::new(buffered).map_err(|e| fail(&e.to_string()))?)
+        let stream = if gzip {
+            Stream::Gzip(Gunzip::new(buffered).map_err(|e| fail(&e.to_string()))?)
         } else {
-            Box::new(buffered)
+            Stream::Plain(buffered)
         };
         let mut hashing = Hashing {
             inner: stream,
@@ -85,7 +100,7 @@ impl Unpacker {
         };
         {
             let mut reader = tar::Reader::new(&mut hashing);
-            let mut this_layer = HashSet::new();
+            let mut this_layer = BTreeSet::new();
             while let Some(e) = reader.next_entry().map_err(|e| fail(&e.msg))? {
                 self.entry(&mut reader, &e, &mut this_layer)
                     .map_err(|e| fail(&e.msg))?;
@@ -122,7 +137,7 @@ impl Unpacker {
         &mut self,
         data: &mut tar::Reader<R>,
         e: &tar::Entry,
-        this_layer: &mut HashSet<String>,
+        this_layer: &mut BTreeSet<String>,
     ) -> Result<()> {
         self.entries += 1;
         if self.entries > MAX_ENTRIES {
@@ -320,7 +335,7 @@ impl Unpacker {
     }
 
     /// `DIR/.wh..wh..opq`: remove what lower layers put in DIR.
-    fn opaque(&self, dir: &Path, parent: &str, this_layer: &HashSet<String>) -> Result<()> {
+    fn opaque(&self, dir: &Path, parent: &str, this_layer: &BTreeSet<String>) -> Result<()> {
         let list = fs::read_dir(dir).map_err(|e| {
             Error::os(
                 e.raw_os_error().unwrap_or(libc::EIO),
