@@ -5,6 +5,9 @@ mod common;
 
 use common::{bundle, reap, Firmware, Rt};
 
+/// Annotations, environment, and what to expect.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+
 /// `create` with `args` fails with `needle` in its message and leaves nothing behind.
 fn refused(rt: &Rt, id: &str, args: &[&str], needle: &str) {
     let events = rt.sim.events(0);
@@ -171,7 +174,7 @@ fn core_selection_lists_the_cores_when_it_cannot_choose() {
     let listed = "remoteproc0 (m4, offline), remoteproc1 (r5f, offline)";
     refused(&rt, "x", &["a.elf", "x"], listed);
     refused(&rt, "x", &["a.elf", "x"], "io.hybrid-runtime.core");
-    let cases: &[(&[(&str, &str)], &[&str], &str)] = &[
+    let cases: &[Case] = &[
         (&[("io.hybrid-runtime.core", "dsp")], &[], "no core \"dsp\""),
         (
             &[("io.hybrid-runtime.board", "Other Board")],
@@ -193,7 +196,7 @@ fn core_selection_lists_the_cores_when_it_cannot_choose() {
         }
     }
     // Every way of naming a core.
-    let picks: &[(&[(&str, &str)], &[&str], &str)] = &[
+    let picks: &[Case] = &[
         (&[("io.hybrid-runtime.core", "r5f")], &[], "remoteproc1"),
         (&[("io.hybrid-runtime.core", "1")], &[], "remoteproc1"),
         (
