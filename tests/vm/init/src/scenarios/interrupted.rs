@@ -11,19 +11,51 @@ const SECOND: Duration = Duration::from_secs(1);
 /// Delays before the SIGKILL, spread over the commands' run time under TCG.
 const DELAYS_US: &[u64] = &[0, 500, 2_000, 5_000, 10_000, 20_000, 40_000, 80_000];
 
-/// Kills `hybrid-runtime ARGS…` after `delay`; returns whether it had already finished.
-fn interrupt(args: &[&str], delay: Duration) -> Result<bool, String> {
+/// When to SIGKILL a command.
+#[derive(Clone)]
+enum Cut {
+    After(Duration),
+    /// The moment this path appears (bounded by one second).
+    When(std::path::PathBuf),
+}
+
+/// Kills `hybrid-runtime ARGS…` at `cut`; returns whether it had already finished.
+fn interrupt(args: &[&str], cut: &Cut) -> Result<bool, String> {
     let mut child = spawn(args).map_err(|e| format!("spawn: {e}"))?;
-    std::thread::sleep(delay);
+    match cut {
+        Cut::After(delay) => std::thread::sleep(*delay),
+        Cut::When(path) => {
+            let end = std::time::Instant::now() + SECOND;
+            while !path.exists() && std::time::Instant::now() < end {
+                std::hint::spin_loop();
+            }
+        }
+    }
     let finished = matches!(child.try_wait(), Ok(Some(_)));
     let _ = child.kill();
     let _ = child.wait();
     Ok(finished)
 }
 
+/// The delays to cut after, each with how it reads in a message.
+fn delays() -> impl Iterator<Item = (String, Cut)> {
+    DELAYS_US.iter().map(|us| {
+        (
+            format!("after {us} µs"),
+            Cut::After(Duration::from_micros(*us)),
+        )
+    })
+}
+
 pub fn create_killed(core: &Core) -> Verdict {
     let mut outcomes = Vec::new();
-    for (i, us) in DELAYS_US.iter().enumerate() {
+    // Last, the window between staging the firmware and recording the container.
+    let copy = Cut::When(format!("/lib/firmware/hybrid-runtime/cut{}", DELAYS_US.len()).into());
+    let all = delays().chain(std::iter::once((
+        "as its firmware copy appeared".into(),
+        copy,
+    )));
+    for (i, (when, cut)) in all.enumerate() {
         let bundle = Bundle::new(&format!("cut{i}"), Some(&firmware("trace cut\n")), &[])?;
         let dir = bundle.dir.to_string_lossy().into_owned();
         let pid_file = format!("{dir}/init.pid");
@@ -35,7 +67,7 @@ pub fn create_killed(core: &Core) -> Verdict {
             &pid_file,
             &bundle.id,
         ];
-        let finished = interrupt(&args, Duration::from_micros(*us))?;
+        let finished = interrupt(&args, &cut)?;
         let state = core.state();
         let status = bundle.status().unwrap_or_else(|_| "absent".into());
         run(&["delete", "--force", &bundle.id])
@@ -43,11 +75,14 @@ pub fn create_killed(core: &Core) -> Verdict {
             .map_err(|e| format!("delete --force: {e}"))?;
         system::reap_orphans();
         ensure(state == "offline", || {
-            format!("create killed after {us} µs left the core {state}")
+            format!("create killed {when} left the core {state}")
         })?;
         ensure(
-            status == "created" || status == "absent" || status == "stopped",
-            || format!("create killed after {us} µs: status {status}"),
+            matches!(
+                status.as_str(),
+                "creating" | "created" | "absent" | "stopped"
+            ),
+            || format!("create killed {when}: status {status}"),
         )?;
         ensure(!bundle.state_dir().exists(), || {
             format!("delete --force left {}", bundle.state_dir().display())
@@ -57,7 +92,7 @@ pub fn create_killed(core: &Core) -> Verdict {
         })?;
         let copy = format!("/lib/firmware/hybrid-runtime/{}", bundle.id);
         ensure(!std::path::Path::new(&copy).exists(), || {
-            format!("create killed after {us} µs left {copy}")
+            format!("create killed {when} left {copy}")
         })?;
         outcomes.push(if finished { "done".to_string() } else { status });
     }
@@ -69,11 +104,11 @@ pub fn create_killed(core: &Core) -> Verdict {
 
 pub fn start_killed(core: &Core) -> Verdict {
     let mut outcomes = Vec::new();
-    for (i, us) in DELAYS_US.iter().enumerate() {
+    for (i, (when, cut)) in delays().enumerate() {
         let bundle = Bundle::new(&format!("half{i}"), Some(&firmware("trace half\n")), &[])?;
         bundle.create().ok().map_err(|e| format!("create: {e}"))?;
         let pid = bundle.monitor_pid()?;
-        interrupt(&["start", &bundle.id], Duration::from_micros(*us))?;
+        interrupt(&["start", &bundle.id], &cut)?;
         // Whatever the cut, the core and the status must agree once the dust settles.
         let (mut state, mut status) = (String::new(), String::new());
         let truthful = super::eventually(2 * SECOND, || {
@@ -89,7 +124,7 @@ pub fn start_killed(core: &Core) -> Verdict {
             .map_err(|e| format!("delete --force: {e}"))?;
         system::wait_pid(pid, 5 * SECOND);
         ensure(truthful, || {
-            format!("start killed after {us} µs: core {state} but status {status}")
+            format!("start killed {when}: core {state} but status {status}")
         })?;
         ensure(core.state() == "offline", || {
             format!("core {} after delete --force", core.state())

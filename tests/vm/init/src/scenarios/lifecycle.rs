@@ -211,7 +211,11 @@ pub fn recovered_crash_keeps_running(core: &Core) -> Verdict {
         crashes() > before && core.state() == "running"
     });
     ensure(recovered, || {
-        format!("core {} after a crash with recovery", core.state())
+        let monitor = system::wait_pid(pid, Duration::ZERO);
+        format!(
+            "core {} after a crash with recovery; monitor exit status {monitor:?}",
+            core.state()
+        )
     })?;
     // Long enough for the monitor to notice the crash had it taken it for an exit.
     std::thread::sleep(SECOND / 2);
