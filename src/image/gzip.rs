@@ -90,3 +90,22 @@ impl<R: BufRead> Read for Gunzip<R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hybrid_sim::image::{gzip, tar, Entry};
+
+    #[test]
+    fn gzip_layers_inflate_and_truncated_gzip_is_an_error() {
+        let data = tar(&[Entry::File("fw".into(), vec![42; 100_000], 0o644)]);
+        let gz = gzip(&data);
+        let mut out = Vec::new();
+        let mut z = super::Gunzip::new(&gz[..]).unwrap();
+        std::io::Read::read_to_end(&mut z, &mut out).unwrap();
+        assert_eq!(out, data);
+        let mut z = super::Gunzip::new(&gz[..gz.len() / 2]).unwrap();
+        let err = std::io::Read::read_to_end(&mut z, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.to_string(), "truncated gzip data");
+        assert!(super::Gunzip::new(&data[..]).is_err(), "not gzip");
+    }
+}

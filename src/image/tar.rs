@@ -275,3 +275,72 @@ fn pax_records(data: &[u8]) -> Result<Vec<(String, String)>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Kind, Reader};
+    use hybrid_sim::image::{header, tar, Entry};
+
+    fn entries(data: &[u8]) -> Result<Vec<(String, String, u64)>, String> {
+        let mut r = Reader::new(data);
+        let mut out = Vec::new();
+        while let Some(e) = r.next_entry().map_err(|e| e.msg)? {
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut r, &mut body).map_err(|e| e.to_string())?;
+            assert_eq!(body.len() as u64, e.size);
+            assert!(e.kind != Kind::Dir || e.size == 0);
+            out.push((e.path, e.link, e.size));
+        }
+        Ok(out)
+    }
+
+    fn pad(v: &mut Vec<u8>) {
+        v.resize(v.len().div_ceil(512) * 512, 0);
+    }
+
+    #[test]
+    fn reads_ustar_gnu_long_names_and_pax_headers() {
+        let long = format!("{}/firmware.elf", "dir".repeat(50));
+        let plain = tar(&[
+            Entry::File(long.clone(), b"abc".to_vec(), 0o644),
+            Entry::Symlink("link".into(), "firmware.elf".into()),
+        ]);
+        let got = entries(&plain).unwrap();
+        assert_eq!(got[0], (long.clone(), String::new(), 3));
+        assert_eq!(got[1], ("link".into(), "firmware.elf".into(), 0));
+
+        let record = format!("path={long}\n");
+        let len = record.len() + 4; // "NNN " prefix, three digits
+        let pax = format!("{len} {record}");
+        let mut data = header("PaxHeaders/x", b'x', pax.len() as u64, "", 0o644, (0, 0));
+        data.extend_from_slice(pax.as_bytes());
+        pad(&mut data);
+        data.extend_from_slice(&header("short", b'0', 2, "", 0o644, (0, 0)));
+        data.extend_from_slice(b"hi");
+        pad(&mut data);
+        data.resize(data.len() + 1024, 0);
+        assert_eq!(entries(&data).unwrap(), vec![(long, String::new(), 2)]);
+    }
+
+    #[test]
+    fn refuses_bad_checksums_truncation_and_malformed_pax() {
+        let mut data = tar(&[Entry::File("a".into(), vec![7; 600], 0o644)]);
+        data[10] ^= 1;
+        assert!(entries(&data)
+            .unwrap_err()
+            .contains("bad tar header checksum at byte 0"));
+
+        let data = tar(&[Entry::File("a".into(), vec![7; 600], 0o644)]);
+        assert_eq!(entries(&data[..700]).unwrap_err(), "truncated");
+        assert_eq!(
+            entries(&data[..1536]).unwrap_err(),
+            "the archive is truncated"
+        );
+
+        let mut bad = header("PaxHeaders/x", b'x', 9, "", 0o644, (0, 0));
+        bad.extend_from_slice(b"99 path=x");
+        pad(&mut bad);
+        bad.resize(bad.len() + 1024, 0);
+        assert_eq!(entries(&bad).unwrap_err(), "malformed pax header");
+    }
+}
