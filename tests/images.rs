@@ -579,3 +579,136 @@ fn images_lists_the_store() {
     assert_eq!(json[0]["core"], "m4");
     assert!(json[0]["digest"].as_str().unwrap().starts_with("sha256:"));
 }
+
+/// `index.json` of the layout at `dir`.
+fn read_index(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_manifest_for_this_platform_is_chosen_through_nested_indexes() {
+    let t = T::new(&[]);
+    let host = match std::env::consts::ARCH {
+        "aarch64" => "linux/arm64",
+        "x86_64" => "linux/amd64",
+        "arm" => "linux/arm",
+        other => panic!("no test platform for {other}"),
+    };
+    let other = if host == "linux/amd64" {
+        "linux/arm64"
+    } else {
+        "linux/amd64"
+    };
+    let ours = Firmware::new().with_trace(512).bytes();
+    let theirs = Firmware::new().with_trace(2048).bytes();
+    let dir = t.path("multi");
+    // Two single-platform images written into one layout, then one index over both, as
+    // `docker buildx --platform A,B --output type=oci` writes it: index.json → image index
+    // → manifests, plus an attestation manifest buildx marks unknown/unknown.
+    Image::new(&theirs)
+        .platform(other)
+        .write(Format::OciLayout, &dir)
+        .unwrap();
+    let mut manifests = read_index(&dir)["manifests"].as_array().unwrap().clone();
+    Image::new(&ours)
+        .platform(host)
+        .write(Format::OciLayout, &dir)
+        .unwrap();
+    manifests.extend(
+        read_index(&dir)["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned(),
+    );
+    let mut attestation = manifests[0].clone();
+    attestation["platform"] = serde_json::json!({"os": "unknown", "architecture": "unknown"});
+    manifests.insert(0, attestation);
+    let nested = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    })
+    .to_string();
+    let digest = hybrid_sim::image::digest(nested.as_bytes());
+    std::fs::write(dir.join(blob_path(&digest)), &nested).unwrap();
+    let top = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest,
+            "size": nested.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "multi:1"},
+        }],
+    });
+    std::fs::write(dir.join("index.json"), top.to_string()).unwrap();
+    let image = format!("oci:{}:multi:1", dir.display());
+    t.ok(&["create", &image, "m"]);
+    let unpacked = std::fs::read(t.root.join("m/rootfs/firmware.elf")).unwrap();
+    assert!(unpacked == ours, "the {host} manifest was taken");
+    t.ok(&["delete", "--force", "m"]);
+
+    // Without a manifest for this platform nor a platform-less one: refused, listing them.
+    let only_other = t.path("only-other");
+    Image::new(&theirs)
+        .platform(other)
+        .write(Format::OciLayout, &only_other)
+        .unwrap();
+    Image::new(&theirs)
+        .platform("linux/riscv64")
+        .write(Format::OciLayout, &t.path("x"))
+        .unwrap();
+    let mut idx = read_index(&only_other);
+    let mut second = read_index(&t.path("x"))["manifests"][0].clone();
+    second["platform"]["architecture"] = "riscv64".into();
+    idx["manifests"].as_array_mut().unwrap().push(second);
+    std::fs::write(only_other.join("index.json"), idx.to_string()).unwrap();
+    let err = t.refused(
+        only_other.to_str().unwrap(),
+        &format!("no manifest for this board's platform {host} nor one without a platform"),
+    );
+    assert!(
+        err.contains(other) && err.contains("linux/riscv64"),
+        "{err}"
+    );
+}
+
+#[test]
+fn docker_archive_layers_linked_inside_the_archive_are_followed() {
+    let t = T::new(&[]);
+    let fw = firmware();
+    // `docker save` links a layer that two images share; a link to outside the archive is
+    // simply not a layer.
+    let tar = hybrid_sim::image::layer_tar(&[file("firmware.elf", &fw)]);
+    let config = serde_json::json!({
+        "architecture": "arm64", "os": "linux",
+        "config": {"Entrypoint": ["/firmware.elf"]},
+        "rootfs": {"type": "layers", "diff_ids": [hybrid_sim::image::digest(&tar)]},
+    })
+    .to_string();
+    let config_name = format!("{}.json", hybrid_sim::image::sha256_hex(config.as_bytes()));
+    let archive = |layer: &str| {
+        let manifest = serde_json::json!([{
+            "Config": config_name, "RepoTags": ["linked:1"], "Layers": [layer],
+        }])
+        .to_string();
+        hybrid_sim::image::tar(&[
+            Entry::File(config_name.clone(), config.clone().into_bytes(), 0o644),
+            Entry::Dir("aaa".into()),
+            Entry::File("aaa/layer.tar".into(), tar.clone(), 0o644),
+            Entry::Dir("bbb".into()),
+            Entry::Symlink("bbb/layer.tar".into(), "../aaa/layer.tar".into()),
+            Entry::Symlink("ccc.tar".into(), "/etc/passwd".into()),
+            Entry::File("manifest.json".into(), manifest.into_bytes(), 0o644),
+        ])
+    };
+    std::fs::write(t.path("linked.tar"), archive("bbb/layer.tar")).unwrap();
+    t.ok(&["create", "docker-archive:linked.tar:linked:1", "l"]);
+    assert_eq!(
+        std::fs::read(t.root.join("l/rootfs/firmware.elf")).unwrap(),
+        fw
+    );
+    t.ok(&["delete", "--force", "l"]);
+    std::fs::write(t.path("outside.tar"), archive("ccc.tar")).unwrap();
+    t.refused("docker-archive:outside.tar", "layer ccc.tar is missing");
+}
