@@ -25,7 +25,7 @@ use crate::platform::kmsg::{self, CoreEvent, Kmsg};
 use crate::platform::remoteproc::Core;
 
 /// How often the core's `state` is re-read (sysfs `state` cannot be polled).
-const TICK: Duration = Duration::from_millis(200);
+const TICK: Duration = Duration::from_millis(250);
 /// How long a crashed core may take to come back when kernel recovery is enabled.
 const RECOVERY_GRACE: Duration = Duration::from_secs(5);
 
@@ -61,7 +61,7 @@ pub trait Source {
     fn fd(&self) -> RawFd;
     /// The descriptor is readable or hung up.
     fn ready(&mut self);
-    /// Called on every tick (about every 200 ms) while the core runs.
+    /// Called on every tick (about every 250 ms) while the core runs.
     fn tick(&mut self);
     /// The kernel reported a crash of the core (`kernel_line` is its log record).
     fn crashed(&mut self, kernel_line: &str);

@@ -182,7 +182,7 @@ impl Container {
     }
 
     pub fn core(&self, host: &Host) -> Option<remoteproc::Core> {
-        remoteproc::by_dev(host, &self.record.core).ok()
+        remoteproc::by_dev(host, &self.record.core, &self.record.core_name).ok()
     }
 
     /// The core runs the firmware this container loaded (or, adopted, still runs at all).

@@ -45,11 +45,22 @@ pub fn list(host: &Host) -> io::Result<Vec<Core>> {
     Ok(cores)
 }
 
-pub fn by_dev(host: &Host, dev: &str) -> io::Result<Core> {
-    list(host)?
-        .into_iter()
-        .find(|c| c.dev == dev)
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))
+/// Core `dev` (`remoteprocN`) known by its name already; `ENODEV` when the device is gone.
+pub fn by_dev(host: &Host, dev: &str, name: &str) -> io::Result<Core> {
+    let index = dev
+        .strip_prefix("remoteproc")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))?;
+    let dir = host.remoteproc_class().join(dev);
+    if !dir.exists() {
+        return Err(io::Error::from_raw_os_error(libc::ENODEV));
+    }
+    Ok(Core {
+        index,
+        dev: dev.to_string(),
+        dir,
+        name: name.to_string(),
+    })
 }
 
 /// A sysfs attribute, trailing newline removed.
