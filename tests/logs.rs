@@ -375,19 +375,21 @@ fn created_endpoint_gets_the_hello_and_is_destroyed_at_stop() {
 #[test]
 fn trace_buffer_wrapping_in_bursts_gives_every_line_once() {
     let rig = Rig::new();
-    // 1 KiB ring, ~12-byte lines: wraps about every 85 lines; bursts of 40 lines, well within
-    // what a 200 ms poll can take.
-    let fw = Firmware::new()
-        .with_trace(1024)
-        .script("repeat 15\ntrace burst a {n}\ntrace burst b {n}\ntrace burst c {n}\ntrace burst d {n}\nsleep 250\nend\nrepeat 300\ntrace steady {n}\nsleep 3\nend\n");
-    let mut r = rig.launch("trace", &fw, &[], Out::Read);
+    // A 1 KiB ring: bursts of 40 lines (~600 bytes) written at once, 400 ms apart, then a
+    // steady trickle; the ring wraps about ten times, never between two polls.
+    let mut script = String::new();
     let mut want = Vec::new();
-    for i in 1..=15 {
-        for c in ["a", "b", "c", "d"] {
-            want.push(format!("burst {c} {i}"));
+    for burst in 1..=10 {
+        for i in 1..=40 {
+            script.push_str(&format!("trace burst {burst}.{i}\n"));
+            want.push(format!("burst {burst}.{i}"));
         }
+        script.push_str("sleep 400\n");
     }
-    want.extend(numbered("steady ", 300));
+    script.push_str("repeat 200\ntrace steady {n}\nsleep 8\nend\n");
+    want.extend(numbered("steady ", 200));
+    let fw = Firmware::new().with_trace(1024).script(&script);
+    let mut r = rig.launch("trace", &fw, &[], Out::Read);
     assert_eq!(r.until_count(want.len()), want);
     assert_eq!(source_of(&rig, "trace").trim(), "trace trace0");
     rig.stop(&mut r);
@@ -428,8 +430,10 @@ fn a_crash_keeps_the_output_the_trace_tail_and_the_kernel_line() {
     let fw = Firmware::new()
         .with_rpmsg()
         .with_trace(4096)
-        .script("trace booting\ntrace about to fault\nrepeat 10\ntty working {n}\nend\nsleep 300\ncrash mmu-fault\n");
-    let mut r = rig.launch("crash", &fw, &[], Out::Read);
+        .script("trace booting\nwait-rx\ntrace about to fault\nrepeat 10\ntty working {n}\nend\nsleep 300\ncrash mmu-fault\n");
+    // The firmware talks once the host has (the hello), so the tty is surely open by then.
+    let hello = [("io.hybrid-runtime.log.hello", "go")];
+    let mut r = rig.launch("crash", &fw, &hello, Out::Read);
     let seen = r.until_closed().to_vec();
     assert_eq!(seen[..10], numbered("working ", 10)[..]);
     let rest = seen[10..].join("\n");

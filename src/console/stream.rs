@@ -57,15 +57,16 @@ struct Sinks {
 }
 
 impl Sinks {
+    /// The file first: a line seen on stdout is already in `logs`.
     fn line(&mut self, line: &[u8]) {
-        let failed = self.stdout.line(line);
-        stdout_failed(failed);
         if let Some(f) = &mut self.file {
             if let Err(e) = f.append(line) {
                 warn(&[&e.to_string(), "; firmware output is no longer saved"]);
                 self.file = None;
             }
         }
+        let failed = self.stdout.line(line);
+        stdout_failed(failed);
     }
 
     /// Give stdout what it could not take before (its reader was behind).
