@@ -1,6 +1,6 @@
 //! The monitor's log stream: picks the firmware's log source once the core runs (discovery is
 //! retried for a while, channels appear after the firmware announces them), reads it — tty and
-//! endpoints when `poll(2)` says so, the trace buffer on the monitor's tick (~200 ms, it has no
+//! endpoints when `poll(2)` says so, the trace buffer on the monitor's tick (it has no
 //! notification) — and sends every whole line
 //! to the container's stdout and to `console.log`. What was chosen, or why nothing could be,
 //! is recorded in `console.source` for the `logs` command.
