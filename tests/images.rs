@@ -569,7 +569,22 @@ fn images_lists_the_store() {
         .label("board", "imx8mp")
         .write(Format::OciLayout, &t.store)
         .unwrap();
+    Image::new(&firmware())
+        .tag("other:2")
+        .label("io.hybrid-runtime.core", "dsp")
+        .write(Format::OciLayout, &t.store)
+        .unwrap();
     let table = t.ok(&["images"]);
+    assert_eq!(
+        table.lines().count(),
+        3,
+        "a header and both images: {table}"
+    );
+    assert!(
+        table.lines().nth(2).unwrap().starts_with("other:2 "),
+        "{table}"
+    );
+    assert!(table.lines().nth(2).unwrap().ends_with(" dsp"), "{table}");
     let row = table.lines().nth(1).unwrap();
     assert!(row.starts_with("blink:1 "), "{table}");
     assert!(row.contains("imx8mp") && row.contains(" m4"), "{table}");
@@ -607,11 +622,13 @@ fn the_manifest_for_this_platform_is_chosen_through_nested_indexes() {
     // → manifests, plus an attestation manifest buildx marks unknown/unknown.
     Image::new(&theirs)
         .platform(other)
+        .label("mcu", "dsp")
         .write(Format::OciLayout, &dir)
         .unwrap();
     let mut manifests = read_index(&dir)["manifests"].as_array().unwrap().clone();
     Image::new(&ours)
         .platform(host)
+        .label("mcu", "m4")
         .write(Format::OciLayout, &dir)
         .unwrap();
     manifests.extend(
@@ -647,6 +664,15 @@ fn the_manifest_for_this_platform_is_chosen_through_nested_indexes() {
     let unpacked = std::fs::read(t.root.join("m/rootfs/firmware.elf")).unwrap();
     assert!(unpacked == ours, "the {host} manifest was taken");
     t.ok(&["delete", "--force", "m"]);
+    // `images` shows what this board would run from a multi-platform image.
+    let mut t = t;
+    t.env
+        .push(("HYBRID_IMAGES".into(), dir.to_string_lossy().into_owned()));
+    let listed: serde_json::Value =
+        serde_json::from_str(&t.ok(&["images", "--format", "json"])).unwrap();
+    assert_eq!(listed[0]["name"], "multi:1");
+    assert_eq!(listed[0]["core"], "m4");
+    t.env.clear();
 
     // Without a manifest for this platform nor a platform-less one: refused, listing them.
     let only_other = t.path("only-other");

@@ -10,7 +10,7 @@ use super::spec::{Chosen, Compression, ImageConfig, Layer};
 use crate::error::{cat, Result};
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
-const INDEX_TYPES: &[&str] = &[
+pub const INDEX_TYPES: &[&str] = &[
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
@@ -182,7 +182,7 @@ pub fn choose(img: &Image, reference: Option<&str>) -> Result<Chosen> {
     Err(img.fail("image indexes nested too deeply"))
 }
 
-fn pick_platform(img: &Image, candidates: &[Descriptor]) -> Result<Descriptor> {
+pub fn pick_platform(img: &Image, candidates: &[Descriptor]) -> Result<Descriptor> {
     let (os, arch) = host_platform();
     // Attestations and other non-images (buildx marks them unknown/unknown).
     let usable: Vec<&Descriptor> = candidates

@@ -60,6 +60,15 @@ pub fn list(g: &Global) -> Result<(PathBuf, Vec<Listed>)> {
             board: String::new(),
             core: String::new(),
         };
+        // A multi-platform image: the manifest this board would run.
+        let mut d = d.clone();
+        if oci::INDEX_TYPES.contains(&d.media_type.as_str()) {
+            if let Ok(nested) = img.json::<oci::Index>("image index", &d.digest, d.size) {
+                if let Ok(picked) = oci::pick_platform(&img, &nested.manifests) {
+                    d = picked;
+                }
+            }
+        }
         if let Ok(m) = img.json::<Manifest>("manifest", &d.digest, d.size) {
             item.size += m.config.size + m.layers.iter().map(|l| l.size).sum::<u64>();
             let mut labels = m.annotations.clone();

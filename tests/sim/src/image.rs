@@ -262,9 +262,14 @@ impl Image {
         match format {
             Format::OciLayout => {
                 let (files, w) = self.layout_files();
+                let old = std::fs::read(out.join("index.json")).ok();
                 std::fs::create_dir_all(out.join("blobs/sha256"))?;
                 for (name, data) in files {
-                    std::fs::write(out.join(name), data)?;
+                    if name == "index.json" {
+                        std::fs::write(out.join(name), merge_index(old.as_deref(), &data))?;
+                    } else {
+                        std::fs::write(out.join(name), data)?;
+                    }
                 }
                 Ok(w)
             }
@@ -412,6 +417,29 @@ impl Image {
     }
 }
 
+/// Writing into an existing layout (an image store) keeps its other images, as skopeo does:
+/// the new index's manifests replace those with the same ref name, or join them.
+fn merge_index(old: Option<&[u8]>, new: &[u8]) -> Vec<u8> {
+    let Some(mut old) = old.and_then(|o| serde_json::from_slice::<Value>(o).ok()) else {
+        return new.to_vec();
+    };
+    let new: Value = serde_json::from_slice(new).expect("json");
+    let name = |d: &Value| d["annotations"][REF_NAME].as_str().map(String::from);
+    let (Some(list), Some(added)) = (old["manifests"].as_array_mut(), new["manifests"].as_array())
+    else {
+        return serde_json::to_vec(&new).expect("json");
+    };
+    for d in added {
+        if let Some(n) = name(d) {
+            list.retain(|o| name(o).as_deref() != Some(n.as_str()));
+        }
+        list.push(d.clone());
+    }
+    serde_json::to_vec(&old).expect("json")
+}
+
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
 /// `name` → `name:latest` unless it has a tag.
 fn docker_tag(name: &str) -> String {
     let last = name.rsplit('/').next().unwrap_or(name);
@@ -544,7 +572,8 @@ hybrid-sim make-image --format FORMAT --out PATH --firmware FILE [OPTIONS]
 
 Builds a container image holding a firmware file, without network or docker.
 
-  --format FORMAT        oci-layout (a directory), oci-archive (a tar of the layout, as
+  --format FORMAT        oci-layout (a directory; an existing layout such as an image store
+                         keeps its other images), oci-archive (a tar of the layout, as
                          skopeo writes it) or docker-archive (as `docker save` writes it)
   --out PATH             the directory (oci-layout) or tar file to write
   --firmware FILE        the firmware ELF to put in the image
