@@ -304,3 +304,20 @@ fn a_reused_pid_is_not_taken_for_the_monitor() {
     assert_eq!(rt.run(&["kill", "p"]).code, 1);
     rt.ok(&["delete", "p"]);
 }
+
+#[test]
+fn crash_that_recovery_cannot_fix_exits_134() {
+    let rt = Rt::new(&["--processor", "name=m4;recovery=enabled"]);
+    let pid = rt.create_fw("rf", "rf.elf", &Firmware::new());
+    rt.ok(&["start", "rf"]);
+    // The kernel reloads the same file to recover: without it, the core stays crashed.
+    std::fs::remove_dir_all(rt.firmware_copy("rf")).unwrap();
+    rt.sim
+        .write("sys/kernel/debug/remoteproc/remoteproc0/crash", "watchdog")
+        .unwrap();
+    assert_eq!(reap(pid), Ok(134));
+    let reason = rt.annotation("rf", "io.hybrid-runtime.exit-reason");
+    assert!(reason.contains("did not recover"), "{reason}");
+    rt.ok(&["delete", "rf"]);
+    rt.assert_no_trace("rf", 0, "offline");
+}
