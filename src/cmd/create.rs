@@ -35,10 +35,10 @@ struct Args {
     #[argh(option)]
     preserve_fds: Option<u32>,
     /// IMAGE (firmware file, image layout, archive or image name) or CONTAINER_ID
-    #[argh(positional)]
+    #[argh(positional, arg_name = "IMAGE|CONTAINER_ID")]
     first: String,
     /// CONTAINER_ID when IMAGE is given
-    #[argh(positional)]
+    #[argh(positional, arg_name = "CONTAINER_ID")]
     second: Option<String>,
 }
 

@@ -14,7 +14,7 @@ struct Args {
     #[argh(switch, short = 'f')]
     force: bool,
     /// the container
-    #[argh(positional)]
+    #[argh(positional, arg_name = "CONTAINER_ID")]
     container_id: String,
 }
 

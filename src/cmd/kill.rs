@@ -14,10 +14,10 @@ struct Args {
     #[argh(switch, short = 'a')]
     all: bool,
     /// the container
-    #[argh(positional)]
+    #[argh(positional, arg_name = "CONTAINER_ID")]
     container_id: String,
     /// the signal (default TERM)
-    #[argh(positional, default = "String::from(\"TERM\")")]
+    #[argh(positional, arg_name = "SIGNAL", default = "String::from(\"TERM\")")]
     signal: String,
 }
 

@@ -14,7 +14,7 @@ struct Args {
     #[argh(option, short = 'f', default = "String::from(\"table\")")]
     format: String,
     /// the container
-    #[argh(positional)]
+    #[argh(positional, arg_name = "CONTAINER_ID")]
     container_id: String,
 }
 

@@ -11,7 +11,7 @@ use crate::oci::status::Status;
 /// Start the firmware of a created container.
 struct Args {
     /// the container
-    #[argh(positional)]
+    #[argh(positional, arg_name = "CONTAINER_ID")]
     container_id: String,
 }
 

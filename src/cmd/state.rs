@@ -14,7 +14,7 @@ use crate::oci::status::Status;
 /// Print the OCI state of a container as JSON.
 struct Args {
     /// the container
-    #[argh(positional)]
+    #[argh(positional, arg_name = "CONTAINER_ID")]
     container_id: String,
 }
 
