@@ -50,6 +50,9 @@ static char *names[FAKE_MAX_CORES] = { "m4" };
 static int nr_names = 1;
 module_param_array(names, charp, &nr_names, 0444);
 MODULE_PARM_DESC(names, "names of the fake remote processors (default m4)");
+static unsigned int reset_ms;
+module_param(reset_ms, uint, 0644);
+MODULE_PARM_DESC(reset_ms, "time a crashed core takes to reset and reload in recovery (ms)");
 static char *attached;
 module_param(attached, charp, 0444);
 MODULE_PARM_DESC(attached, "name of a processor already running when Linux boots (attached)");
@@ -79,7 +82,7 @@ struct fake_rproc {
 	char *trace;
 	u32 trace_len, trace_pos;
 	struct fw_rsc_vdev *vdev;
-	bool vdev_ready, announced, echo, rx_seen, dead;
+	bool vdev_ready, announced, echo, rx_seen, dead, recovering;
 	struct vring vr[2];
 	u16 last_avail[2];
 	char chan[FAKE_MAX_CHANNELS][RPMSG_NAME_SIZE];
@@ -116,6 +119,13 @@ static int fake_load(struct rproc *rproc, const struct firmware *fw)
 {
 	struct fake_rproc *fr = rproc->priv;
 
+	/*
+	 * Real cores take a while to reset and reload: while recovery does it,
+	 * the kernel reports the core `offline`.
+	 */
+	if (fr->recovering && reset_ms)
+		msleep(reset_ms);
+	fr->recovering = false;
 	/* A fresh core: nothing of the previous run (trace included) survives. */
 	memset(fr->mem, 0, FAKE_MEM_SIZE);
 	return rproc_elf_load_segments(rproc, fw);
@@ -536,6 +546,9 @@ static int fake_boot(struct fake_rproc *fr)
 static int fake_stop(struct rproc *rproc)
 {
 	struct fake_rproc *fr = rproc->priv;
+
+	/* Stopped by the kernel's recovery: the reload comes next (see fake_load). */
+	fr->recovering = rproc->state == RPROC_CRASHED && !rproc->recovery_disabled;
 
 	if (fr->task) {
 		kthread_stop(fr->task);

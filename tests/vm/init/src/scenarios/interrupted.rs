@@ -47,59 +47,59 @@ fn delays() -> impl Iterator<Item = (String, Cut)> {
     })
 }
 
+/// One create of container `id` cut at `cut`, then `delete --force`: the core
+/// must stay offline and nothing of the container may remain. Returns the outcome.
+fn create_cut(core: &Core, id: &str, when: &str, cut: &Cut) -> Result<String, String> {
+    let bundle = Bundle::new(id, Some(&firmware("trace cut\n")), &[])?;
+    let dir = bundle.dir.to_string_lossy().into_owned();
+    let pid_file = format!("{dir}/init.pid");
+    let args = ["create", "--bundle", &dir, "--pid-file", &pid_file, id];
+    let finished = interrupt(&args, cut)?;
+    let state = core.state();
+    let status = bundle.status().unwrap_or_else(|_| "absent".into());
+    run(&["delete", "--force", id])
+        .ok()
+        .map_err(|e| format!("delete --force: {e}"))?;
+    system::reap_orphans();
+    ensure(state == "offline", || {
+        format!("create killed {when} left the core {state}")
+    })?;
+    ensure(
+        matches!(
+            status.as_str(),
+            "creating" | "created" | "absent" | "stopped"
+        ),
+        || format!("create killed {when}: status {status}"),
+    )?;
+    ensure(!bundle.state_dir().exists(), || {
+        format!("delete --force left {}", bundle.state_dir().display())
+    })?;
+    ensure(core.state() == "offline", || {
+        format!("core {} after delete --force", core.state())
+    })?;
+    let copy = format!("/lib/firmware/hybrid-runtime/{id}");
+    ensure(!std::path::Path::new(&copy).exists(), || {
+        format!("create killed {when} ({status}), then delete --force, left {copy}")
+    })?;
+    Ok(if finished { "done".to_string() } else { status })
+}
+
 pub fn create_killed(core: &Core) -> Verdict {
     let mut outcomes = Vec::new();
-    // Last, the window between staging the firmware and recording the container.
-    let copy = Cut::When(format!("/lib/firmware/hybrid-runtime/cut{}", DELAYS_US.len()).into());
-    let all = delays().chain(std::iter::once((
-        "as its firmware copy appeared".into(),
-        copy,
-    )));
-    for (i, (when, cut)) in all.enumerate() {
-        let bundle = Bundle::new(&format!("cut{i}"), Some(&firmware("trace cut\n")), &[])?;
-        let dir = bundle.dir.to_string_lossy().into_owned();
-        let pid_file = format!("{dir}/init.pid");
-        let args = [
-            "create",
-            "--bundle",
-            &dir,
-            "--pid-file",
-            &pid_file,
-            &bundle.id,
-        ];
-        let finished = interrupt(&args, &cut)?;
-        let state = core.state();
-        let status = bundle.status().unwrap_or_else(|_| "absent".into());
-        run(&["delete", "--force", &bundle.id])
-            .ok()
-            .map_err(|e| format!("delete --force: {e}"))?;
-        system::reap_orphans();
-        ensure(state == "offline", || {
-            format!("create killed {when} left the core {state}")
-        })?;
-        ensure(
-            matches!(
-                status.as_str(),
-                "creating" | "created" | "absent" | "stopped"
-            ),
-            || format!("create killed {when}: status {status}"),
-        )?;
-        ensure(!bundle.state_dir().exists(), || {
-            format!("delete --force left {}", bundle.state_dir().display())
-        })?;
-        ensure(core.state() == "offline", || {
-            format!("core {} after delete --force", core.state())
-        })?;
-        let copy = format!("/lib/firmware/hybrid-runtime/{}", bundle.id);
-        ensure(!std::path::Path::new(&copy).exists(), || {
-            format!("create killed {when} left {copy}")
-        })?;
-        outcomes.push(if finished { "done".to_string() } else { status });
+    for (i, (when, cut)) in delays().enumerate() {
+        outcomes.push(create_cut(core, &format!("cut{i}"), &when, &cut)?);
     }
     Ok(format!(
         "core never left running; outcomes by delay: {}",
         outcomes.join(", ")
     ))
+}
+
+/// The window between staging the firmware copy and recording the container.
+pub fn create_killed_at_staging(core: &Core) -> Verdict {
+    let cut = Cut::When("/lib/firmware/hybrid-runtime/staged".into());
+    let outcome = create_cut(core, "staged", "as its firmware copy appeared", &cut)?;
+    Ok(format!("nothing left behind; outcome {outcome}"))
 }
 
 pub fn start_killed(core: &Core) -> Verdict {

@@ -200,6 +200,24 @@ pub fn delete_force_running(core: &Core) -> Verdict {
 }
 
 pub fn recovered_crash_keeps_running(core: &Core) -> Verdict {
+    recovered_crash(core, 0)
+}
+
+/// Recovery as slow as a real core's reset and reload: the kernel reports the
+/// core `offline` for that long, which the monitor must not take for a stop.
+pub fn slow_recovery_keeps_running(core: &Core) -> Verdict {
+    let verdict = recovered_crash(core, 300);
+    set_reset_ms(0)?;
+    verdict
+}
+
+fn set_reset_ms(ms: u32) -> Result<(), String> {
+    std::fs::write("/sys/module/fake_rproc/parameters/reset_ms", ms.to_string())
+        .map_err(|e| format!("reset_ms: {e}"))
+}
+
+fn recovered_crash(core: &Core, reset_ms: u32) -> Verdict {
+    set_reset_ms(reset_ms)?;
     core.write(core.debug("recovery"), "enabled")
         .map_err(|e| format!("recovery: {e}"))?;
     let (bundle, pid) = started(core, "recover", "trace alive\n")?;
@@ -238,7 +256,9 @@ pub fn recovered_crash_keeps_running(core: &Core) -> Verdict {
         format!("monitor exit status {code:?}, expected 143")
     })?;
     deleted(&bundle, core, false)?;
-    Ok("still running after the kernel recovered the core; TERM → 143".into())
+    Ok(format!(
+        "still running after the kernel recovered the core ({reset_ms} ms reset); TERM → 143"
+    ))
 }
 
 pub fn one_container_per_core(core: &Core) -> Verdict {

@@ -17,129 +17,141 @@ pub type Verdict = Result<String, String>;
 pub struct Scenario {
     pub name: &'static str,
     pub run: fn(&Core) -> Verdict,
+    /// A defect of the runtime this scenario shows, reported and not fixed yet:
+    /// its failure is printed as a known gap and does not fail the suite.
+    pub known_gap: Option<&'static str>,
+}
+
+const fn check(name: &'static str, run: fn(&Core) -> Verdict) -> Scenario {
+    Scenario {
+        name,
+        run,
+        known_gap: None,
+    }
+}
+
+const fn gap(name: &'static str, run: fn(&Core) -> Verdict, known_gap: &'static str) -> Scenario {
+    Scenario {
+        name,
+        run,
+        known_gap: Some(known_gap),
+    }
 }
 
 pub const ALL: &[Scenario] = &[
-    Scenario {
-        name: "kernel: firmware loads, runs and writes its trace",
-        run: kernel::boot_and_trace,
-    },
-    Scenario {
-        name: "runtime: full lifecycle through /dev/remoteprocN",
-        run: lifecycle::full_lifecycle,
-    },
-    Scenario {
-        name: "runtime: monitor SIGKILLed, kernel stops the core",
-        run: lifecycle::monitor_sigkill,
-    },
-    Scenario {
-        name: "runtime: kill KILL",
-        run: lifecycle::kill_sigkill,
-    },
-    Scenario {
-        name: "runtime: firmware crash, recovery disabled",
-        run: lifecycle::crash_exit,
-    },
-    Scenario {
-        name: "runtime: entry point is not an ELF",
-        run: errors::not_elf,
-    },
-    Scenario {
-        name: "runtime: entry point missing from the rootfs",
-        run: errors::missing_firmware,
-    },
-    Scenario {
-        name: "runtime: core already started through sysfs",
-        run: errors::core_busy,
-    },
-    Scenario {
-        name: "runtime: image the kernel rejects at start",
-        run: errors::kernel_rejects_image,
-    },
-    Scenario {
-        name: "runtime: firmware without a resource table",
-        run: lifecycle::no_resource_table,
-    },
-    Scenario {
-        name: "runtime: delete --force of a running container",
-        run: lifecycle::delete_force_running,
-    },
-    Scenario {
-        name: "runtime: crash recovered by the kernel keeps the container",
-        run: lifecycle::recovered_crash_keeps_running,
-    },
-    Scenario {
-        name: "runtime: one container per core",
-        run: lifecycle::one_container_per_core,
-    },
-    Scenario {
-        name: "runtime: kill with a signal that does not end firmware",
-        run: lifecycle::kill_refuses_other_signals,
-    },
-    Scenario {
-        name: "runtime: create SIGKILLed at any point",
-        run: interrupted::create_killed,
-    },
-    Scenario {
-        name: "runtime: start SIGKILLed at any point",
-        run: interrupted::start_killed,
-    },
-    Scenario {
-        name: "runtime: logs from the trace buffer",
-        run: logs::trace,
-    },
-    Scenario {
-        name: "runtime: logs from the rpmsg tty",
-        run: logs::tty,
-    },
-    Scenario {
-        name: "runtime: logs from an rpmsg endpoint",
-        run: logs::endpoint,
-    },
-    Scenario {
-        name: "runtime: two cores and no selector",
-        run: attached::needs_a_selector,
-    },
-    Scenario {
-        name: "kernel: attached core detaches and re-attaches",
-        run: attached::kernel_detach_reattach,
-    },
-    Scenario {
-        name: "runtime: attached core refused by default",
-        run: attached::refused_by_default,
-    },
-    Scenario {
-        name: "runtime: attached core adopted, detached when its monitor dies",
-        run: attached::adopted,
-    },
-    Scenario {
-        name: "kernel: crash with recovery disabled",
-        run: kernel::crash_recovery_disabled,
-    },
-    Scenario {
-        name: "kernel: crash with recovery enabled",
-        run: kernel::crash_recovery_enabled,
-    },
-    Scenario {
-        name: "kernel: start errors (missing file, not ELF)",
-        run: kernel::start_errors,
-    },
-    Scenario {
-        name: "kernel: cdev shutdown-on-release, holder SIGKILLed",
-        run: kernel::cdev_release_on_kill,
-    },
-    Scenario {
-        name: "kernel: sysfs + cdev start are two references",
-        run: kernel::two_reference_trap,
-    },
-    Scenario {
-        name: "kernel: rpmsg channels and echo",
-        run: kernel::rpmsg_echo,
-    },
-    Scenario {
-        name: "kernel: module unloaded under a running container",
-        run: kernel::module_unload,
-    },
+    check(
+        "kernel: firmware loads, runs and writes its trace",
+        kernel::boot_and_trace,
+    ),
+    check(
+        "runtime: full lifecycle through /dev/remoteprocN",
+        lifecycle::full_lifecycle,
+    ),
+    check(
+        "runtime: monitor SIGKILLed, kernel stops the core",
+        lifecycle::monitor_sigkill,
+    ),
+    check("runtime: kill KILL", lifecycle::kill_sigkill),
+    check(
+        "runtime: firmware crash, recovery disabled",
+        lifecycle::crash_exit,
+    ),
+    check("runtime: entry point is not an ELF", errors::not_elf),
+    check(
+        "runtime: entry point missing from the rootfs",
+        errors::missing_firmware,
+    ),
+    check(
+        "runtime: core already started through sysfs",
+        errors::core_busy,
+    ),
+    check(
+        "runtime: image the kernel rejects at start",
+        errors::kernel_rejects_image,
+    ),
+    check(
+        "runtime: firmware without a resource table",
+        lifecycle::no_resource_table,
+    ),
+    check(
+        "runtime: delete --force of a running container",
+        lifecycle::delete_force_running,
+    ),
+    check(
+        "runtime: crash recovered by the kernel keeps the container",
+        lifecycle::recovered_crash_keeps_running,
+    ),
+    gap(
+        "runtime: crash recovered slowly by the kernel keeps the container",
+        lifecycle::slow_recovery_keeps_running,
+        "the monitor takes the `offline` that sysfs reports during the kernel's recovery for a stop",
+    ),
+    check(
+        "runtime: one container per core",
+        lifecycle::one_container_per_core,
+    ),
+    check(
+        "runtime: kill with a signal that does not end firmware",
+        lifecycle::kill_refuses_other_signals,
+    ),
+    check(
+        "runtime: create SIGKILLed at any point",
+        interrupted::create_killed,
+    ),
+    gap(
+        "runtime: create SIGKILLed between staging and recording",
+        interrupted::create_killed_at_staging,
+        "delete --force of a container whose create died right after staging its firmware \
+         leaves <fwdir>/hybrid-runtime/<id>/",
+    ),
+    check(
+        "runtime: start SIGKILLed at any point",
+        interrupted::start_killed,
+    ),
+    check("runtime: logs from the trace buffer", logs::trace),
+    check("runtime: logs from the rpmsg tty", logs::tty),
+    check("runtime: logs from an rpmsg endpoint", logs::endpoint),
+    check(
+        "runtime: two cores and no selector",
+        attached::needs_a_selector,
+    ),
+    check(
+        "kernel: attached core detaches and re-attaches",
+        attached::kernel_detach_reattach,
+    ),
+    check(
+        "runtime: attached core refused by default",
+        attached::refused_by_default,
+    ),
+    check(
+        "runtime: attached core adopted, detached when its monitor dies",
+        attached::adopted,
+    ),
+    check(
+        "kernel: crash with recovery disabled",
+        kernel::crash_recovery_disabled,
+    ),
+    check(
+        "kernel: crash with recovery enabled",
+        kernel::crash_recovery_enabled,
+    ),
+    check(
+        "kernel: start errors (missing file, not ELF)",
+        kernel::start_errors,
+    ),
+    check(
+        "kernel: cdev shutdown-on-release, holder SIGKILLed",
+        kernel::cdev_release_on_kill,
+    ),
+    check(
+        "kernel: sysfs + cdev start are two references",
+        kernel::two_reference_trap,
+    ),
+    check("kernel: rpmsg channels and echo", kernel::rpmsg_echo),
+    check(
+        "kernel: module unloaded under a running container",
+        kernel::module_unload,
+    ),
 ];
 
 /// Checks a condition, failing the scenario with `why` when it does not hold.
