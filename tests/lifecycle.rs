@@ -321,3 +321,29 @@ fn crash_that_recovery_cannot_fix_exits_134() {
     rt.ok(&["delete", "rf"]);
     rt.assert_no_trace("rf", 0, "offline");
 }
+
+#[test]
+fn leftovers_of_a_create_that_died_are_creating_then_deleted() {
+    let rt = Rt::new(&[]);
+    let pid = rt.create_fw("half", "h.elf", &Firmware::new());
+    rt.ok(&["kill", "half", "KILL"]);
+    assert_eq!(reap(pid), Err(libc::SIGKILL));
+    // What a create killed before its monitor reported ready leaves: a record without a monitor.
+    let path = rt.state_dir("half").join("state.json");
+    let mut rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    rec["pid"] = serde_json::Value::from(0);
+    rec["pid_start"] = serde_json::Value::from(0);
+    std::fs::remove_file(rt.state_dir("half").join("exit.json")).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, rec.to_string()).unwrap();
+    assert_eq!(rt.status("half"), "creating");
+    assert_eq!(rt.state("half")["pid"], 0);
+    assert_eq!(rt.run(&["start", "half"]).code, 1);
+    rt.ok(&["delete", "half"]);
+    rt.assert_no_trace("half", 0, "offline");
+    // Killed even earlier: a state dir without a record.
+    std::fs::create_dir_all(rt.state_dir("early")).unwrap();
+    rt.ok(&["delete", "early"]);
+    assert!(!rt.state_dir("early").exists());
+}
