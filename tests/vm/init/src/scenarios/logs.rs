@@ -112,3 +112,18 @@ pub fn endpoint(core: &Core) -> Verdict {
         &numbered("endpoint line", 5),
     )
 }
+/// A channel no kernel driver claims: the runtime creates the endpoint through
+/// /dev/rpmsg_ctrlN and greets the firmware, which only talks once greeted.
+pub fn created_endpoint(core: &Core) -> Verdict {
+    let script = "announce my-log\nwait-rx\nrepeat 3\nept named line {n}\nsleep 50\nend\n";
+    let fw = hybrid_sim::firmware::Firmware::new()
+        .with_rpmsg()
+        .script(script)
+        .bytes();
+    let settings = [
+        (SOURCE, "endpoint"),
+        ("io.hybrid-runtime.log.channel", "my-log"),
+        ("io.hybrid-runtime.log.hello", "hi"),
+    ];
+    streams(core, "logctrl", &fw, &settings, &numbered("named line", 3))
+}

@@ -112,6 +112,10 @@ pub const ALL: &[Scenario] = &[
     check("runtime: logs from the rpmsg tty", logs::tty),
     check("runtime: logs from an rpmsg endpoint", logs::endpoint),
     check(
+        "runtime: logs from an endpoint created through rpmsg_ctrl",
+        logs::created_endpoint,
+    ),
+    check(
         "runtime: two cores and no selector",
         attached::needs_a_selector,
     ),
