@@ -63,8 +63,8 @@ pub trait Source {
     fn ready(&mut self);
     /// Called on every tick (about every 250 ms) while the core runs.
     fn tick(&mut self);
-    /// The kernel reported a crash of the core (`kernel_line` is its log record).
-    fn crashed(&mut self, kernel_line: &str);
+    /// The kernel reported a crash or a recovery of the core (`kernel_line` is its log record).
+    fn core_event(&mut self, event: &CoreEvent, kernel_line: &str);
     /// Called once before the monitor stops the core or ends (e.g. to save crash context).
     fn finish(&mut self);
 }
@@ -367,9 +367,9 @@ impl Monitor {
             }
         }
         for (ev, text) in events {
-            if let (CoreEvent::Crashed(_), true) = (&ev, self.started) {
+            if self.started {
                 for s in &mut self.sources {
-                    s.crashed(&text);
+                    s.core_event(&ev, &text);
                 }
             }
             match ev {

@@ -448,17 +448,23 @@ fn a_crash_keeps_the_output_the_trace_tail_and_the_kernel_line() {
     assert!(state.contains("\"stopped\""), "{state}");
 }
 
-#[test]
-fn a_core_recovered_by_the_kernel_goes_on_logging() {
+/// Firmware that boots, says so (on the tty or in the trace buffer) and crashes, again and
+/// again, with kernel recovery on: the crash is logged, the source is found again after each
+/// restart, the container goes on.
+fn goes_on_logging_across_recoveries(source: &str, say: &str) {
     let rig = Rig::with(&["--processor", "name=m4;recovery=enabled"]);
     let fw = Firmware::new()
         .with_rpmsg()
-        .script("tty boot\nsleep 400\ncrash watchdog\n");
-    let mut r = rig.launch("recover", &fw, &[], Out::Read);
-    let seen = r.until_count(1).to_vec();
-    assert_eq!(seen, ["boot"]);
-    // The crash is logged, the channel comes back with the restarted firmware and is found
-    // again; the container goes on.
+        .with_trace(1024)
+        .script(&format!("{say} boot\nsleep 400\ncrash watchdog\n"));
+    let id = format!("recover-{source}");
+    let mut r = rig.launch(
+        &id,
+        &fw,
+        &[("io.hybrid-runtime.log.source", source)],
+        Out::Read,
+    );
+    assert_eq!(r.until_count(1), ["boot"]);
     let mut boots = 1;
     while boots < 3 {
         let l = r.until_count(r.seen.len() + 1).last().unwrap().clone();
@@ -466,13 +472,25 @@ fn a_core_recovered_by_the_kernel_goes_on_logging() {
     }
     let text = r.seen.join("\n");
     assert!(
-        text.contains("crash detected in m4: type watchdog\nboot"),
+        text.contains(
+            "hybrid-runtime: remoteproc remoteproc0: crash detected in m4: type watchdog\n\
+             hybrid-runtime: remoteproc remoteproc0: recovering m4\nboot"
+        ),
         "{text}"
     );
-    assert!(rig.ok(&["state", "recover"]).contains("\"running\""));
+    assert!(rig.ok(&["state", &id]).contains("\"running\""));
     rig.stop(&mut r);
-    let logged = rig.logs("recover", &[]);
-    assert_eq!(logged, r.seen);
+    assert_eq!(rig.logs(&id, &[]), r.seen);
+}
+
+#[test]
+fn a_core_recovered_by_the_kernel_goes_on_logging_from_the_tty() {
+    goes_on_logging_across_recoveries("tty", "tty");
+}
+
+#[test]
+fn a_core_recovered_by_the_kernel_goes_on_logging_from_the_trace_buffer() {
+    goes_on_logging_across_recoveries("trace", "trace");
 }
 
 #[test]

@@ -12,8 +12,9 @@ use crate::console::store::{self, LogFile};
 use crate::error::cat;
 use crate::host::Host;
 use crate::monitor::Source as MonitorSource;
+use crate::platform::kmsg::CoreEvent;
 use crate::platform::rpmsg::{self, Channel, Kind};
-use crate::platform::trace::{self, TraceFollower, Update};
+use crate::platform::trace::{self, TraceFile, TraceFollower, Update};
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
@@ -26,6 +27,8 @@ pub const DISCOVERY: Duration = Duration::from_secs(2);
 /// that crashes at once) is not missed; the monitor's tick takes over after that.
 const FIRST_LOOK: Duration = Duration::from_millis(100);
 const FIRST_LOOK_STEP: Duration = Duration::from_millis(5);
+/// Time the kernel takes, after saying it recovers the core, to reload the firmware.
+const RELOAD_GRACE: Duration = Duration::from_millis(50);
 /// Lines of the trace buffer written to the log when the core crashes.
 const CRASH_TAIL: usize = 20;
 /// Records what the monitor chose: `<kind> <detail>`, or `none <reason>`.
@@ -94,6 +97,9 @@ pub struct LogStream {
     active: Active,
     lines: LineBuffer,
     follower: TraceFollower,
+    trace_file: TraceFile,
+    /// The kernel is recovering the core: from this instant the trace buffer is a new one.
+    trace_restarts: Option<Instant>,
     snap: Vec<u8>,
     bytes: Vec<u8>,
     sinks: Sinks,
@@ -132,6 +138,8 @@ impl LogStream {
             active,
             lines: LineBuffer::default(),
             follower: TraceFollower::default(),
+            trace_file: TraceFile::default(),
+            trace_restarts: None,
             snap: Vec::new(),
             bytes: Vec::new(),
             sinks: Sinks {
@@ -173,7 +181,21 @@ impl LogStream {
 
     /// Read the trace buffer and pass on what is new.
     fn poll_trace(&mut self) {
-        if trace::read_snapshot(&self.trace_path, &mut self.snap).is_err() {
+        if let Some(at) = self.trace_restarts {
+            if Instant::now() < at {
+                return;
+            }
+            // Everything in the new buffer is new, even if it reads like the old one.
+            let sinks = &mut self.sinks;
+            self.lines.flush(&mut |l| sinks.line(l));
+            self.follower = TraceFollower::default();
+            self.trace_restarts = None;
+        }
+        if self
+            .trace_file
+            .read(&self.trace_path, &mut self.snap)
+            .is_err()
+        {
             return;
         }
         self.bytes.clear();
@@ -419,12 +441,20 @@ impl MonitorSource for LogStream {
         }
     }
 
-    /// The kernel reported a crash of the core (`kernel_line`): keep the context in the log.
-    fn crashed(&mut self, kernel_line: &str) {
-        if let Active::Trace = self.active {
-            self.poll_trace();
-        } else if trace::read_snapshot(&self.trace_path, &mut self.snap).is_ok() {
-            self.crash_tail();
+    /// The kernel reported a crash of the core (keep the context in the log) or is recovering
+    /// it (the firmware starts over with a new trace buffer).
+    fn core_event(&mut self, event: &CoreEvent, kernel_line: &str) {
+        match event {
+            CoreEvent::Crashed(_) => {
+                if let Active::Trace = self.active {
+                    self.poll_trace();
+                } else if trace::read_snapshot(&self.trace_path, &mut self.snap).is_ok() {
+                    self.crash_tail();
+                }
+            }
+            CoreEvent::Recovering => {
+                self.trace_restarts = Some(Instant::now() + RELOAD_GRACE);
+            }
         }
         self.sinks.note(kernel_line);
     }

@@ -13,7 +13,8 @@
 //! A snapshot shorter than the previous one means the firmware restarted with a fresh buffer.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// Largest trace buffer read (the kernel allows any size; firmware uses a few KiB).
@@ -129,8 +130,38 @@ impl TraceFollower {
 
 /// Read the whole trace buffer at `path` into `buf` (replacing its content).
 pub fn read_snapshot(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+    read_all(&File::open(path)?, buf)
+}
+
+/// The trace buffer kept open between reads (each read starts at offset 0), reopened when a
+/// read fails: the kernel removes the file when the core stops and makes a new one at boot.
+#[derive(Default)]
+pub struct TraceFile {
+    file: Option<File>,
+}
+
+impl TraceFile {
+    pub fn read(&mut self, path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+        let file = match self.file.take() {
+            Some(f) => f,
+            None => File::open(path)?,
+        };
+        read_all(&file, buf)?;
+        self.file = Some(file);
+        Ok(())
+    }
+}
+
+fn read_all(file: &File, buf: &mut Vec<u8>) -> io::Result<()> {
     buf.clear();
-    File::open(path)?.take(MAX_TRACE as u64).read_to_end(buf)?;
+    let mut chunk = [0u8; 4096];
+    while buf.len() < MAX_TRACE {
+        let n = file.read_at(&mut chunk, buf.len() as u64)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
     Ok(())
 }
 
