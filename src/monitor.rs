@@ -28,6 +28,8 @@ use crate::platform::remoteproc::Core;
 const TICK: Duration = Duration::from_millis(250);
 /// How long a crashed core may take to come back when kernel recovery is enabled.
 const RECOVERY_GRACE: Duration = Duration::from_secs(5);
+/// How long an unexplained `offline` is given, with recovery enabled, before it counts as a stop.
+const OFFLINE_GRACE: Duration = Duration::from_secs(1);
 
 pub const EXIT_CRASHED: i32 = 134;
 pub const EXIT_STOPPED_ELSEWHERE: i32 = 100;
@@ -86,6 +88,8 @@ struct Monitor {
     recovery: bool,
     crashed_since: Option<Instant>,
     crash_type: Option<String>,
+    /// When the core was first seen offline without our stop (kernel recovery passes there).
+    offline_since: Option<Instant>,
     /// Extra descriptors (firmware logs) polled with ours.
     sources: Vec<Box<dyn Source>>,
 }
@@ -157,6 +161,7 @@ impl Monitor {
             recovery,
             crashed_since: None,
             crash_type: None,
+            offline_since: None,
             sources: Vec::new(),
         })
     }
@@ -426,6 +431,8 @@ impl Monitor {
         }
         match state.as_str() {
             "running" | "attached" | "suspended" => {
+                self.offline_since = None;
+                self.crash_type = None;
                 if self.crashed_since.take().is_some() {
                     self.say(&cat(&["core ", &label, " recovered and runs again"]));
                 }
@@ -446,6 +453,7 @@ impl Monitor {
                     e
                 })
             }
+            "offline" | "detached" if self.recovering() => None,
             "offline" | "detached" => Some(Ending {
                 code: EXIT_STOPPED_ELSEWHERE,
                 reason: cat(&[
@@ -459,6 +467,22 @@ impl Monitor {
             }),
             _ => Some(gone()),
         }
+    }
+
+    /// With kernel recovery, a crashed core goes offline between the kernel's stop and start:
+    /// that is no stop from outside while a crash was seen (up to `RECOVERY_GRACE`), or for
+    /// `OFFLINE_GRACE` in case the crash record is not read yet.
+    fn recovering(&mut self) -> bool {
+        if !self.recovery {
+            return false;
+        }
+        let _ = self.read_kmsg();
+        if self.crash_type.is_some() || self.crashed_since.is_some() {
+            let since = *self.crashed_since.get_or_insert_with(Instant::now);
+            return since.elapsed() < RECOVERY_GRACE;
+        }
+        let since = *self.offline_since.get_or_insert_with(Instant::now);
+        since.elapsed() < OFFLINE_GRACE
     }
 
     fn crashed(&mut self, kind: &str) -> Ending {

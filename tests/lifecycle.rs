@@ -347,3 +347,35 @@ fn leftovers_of_a_create_that_died_are_creating_then_deleted() {
     rt.ok(&["delete", "early"]);
     assert!(!rt.state_dir("early").exists());
 }
+
+#[test]
+fn recovery_passing_through_offline_is_not_a_stop() {
+    let rt = Rt::new(&["--processor", "name=m4;recovery=enabled"]);
+    let pid = rt.create_fw("slow", "s.elf", &Firmware::new());
+    rt.ok(&["start", "slow"]);
+    // A real kernel's recovery shows `offline` between its stop and its start.
+    rt.sim
+        .write("sim/remoteproc0/force_state", "crashed")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    rt.sim
+        .write("sim/remoteproc0/force_state", "offline")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    rt.sim
+        .write("sim/remoteproc0/force_state", "running")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(rt.status("slow"), "running");
+    rt.ok(&["kill", "slow"]);
+    assert_eq!(reap(pid), Err(libc::SIGTERM));
+    // With recovery enabled, a stop from outside still ends the container, a moment later.
+    let pid = rt.create_fw("out", "o.elf", &Firmware::new());
+    rt.ok(&["start", "out"]);
+    rt.sim
+        .write("sys/class/remoteproc/remoteproc0/state", "stop")
+        .unwrap();
+    assert_eq!(reap(pid), Ok(100));
+    rt.ok(&["delete", "out"]);
+    rt.ok(&["delete", "slow"]);
+}
