@@ -490,7 +490,14 @@ impl Monitor {
             s.finish();
         }
         let mut reason = cat(&["firmware on core ", &self.label(), " crashed (", kind, ")"]);
-        if let Err(e) = self.stop_core() {
+        let stopped = match self.stop_core() {
+            Err(_) if self.setup.core.state().is_ok_and(|s| s == "crashed") => {
+                crate::container::stop::clear_crash(&self.setup.host, &self.setup.core)
+                    .map_err(|e| e.msg)
+            }
+            other => other,
+        };
+        if let Err(e) = stopped {
             reason.push_str("; stopping the crashed core failed: ");
             reason.push_str(&e);
         }

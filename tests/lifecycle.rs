@@ -379,3 +379,18 @@ fn recovery_passing_through_offline_is_not_a_stop() {
     rt.ok(&["delete", "out"]);
     rt.ok(&["delete", "slow"]);
 }
+
+#[test]
+fn crash_on_a_kernel_that_cannot_stop_a_crashed_core_still_ends_offline() {
+    let rt = Rt::new(&["--processor", "name=m4;crash-stop=no"]);
+    let pid = rt.create_fw("cs", "c.elf", &Firmware::new());
+    rt.ok(&["start", "cs"]);
+    rt.sim
+        .write("sys/kernel/debug/remoteproc/remoteproc0/crash", "watchdog")
+        .unwrap();
+    assert_eq!(reap(pid), Ok(134));
+    assert_eq!(rt.sim.state(0), "offline", "{:?}", rt.sim.events(0));
+    assert_eq!(rt.sim.power(0), 0);
+    rt.ok(&["delete", "cs"]);
+    rt.assert_no_trace("cs", 0, "offline");
+}

@@ -28,7 +28,7 @@ pub fn delete(g: &Global, c: &Container, force: bool) -> Result<()> {
                 let ours = !c.record.firmware.is_empty()
                     && core.firmware().is_ok_and(|f| f == c.record.firmware);
                 if ours && core.state().is_ok_and(|s| s == "crashed") {
-                    let _ = core.set_state("stop");
+                    stop::clear_crash(&g.host, &core)?;
                 }
             }
         }

@@ -56,6 +56,30 @@ pub fn stop_core(core: &Core) -> Result<()> {
     still_running(core)
 }
 
+/// Bring a crashed core back offline. Kernels that refuse `stop` on a crashed core (`EINVAL`)
+/// only leave that state through recovery: reload the (still staged) firmware, then stop.
+pub fn clear_crash(host: &Host, core: &Core) -> Result<()> {
+    if core.set_state("stop").is_ok() || core.state().is_ok_and(|s| s != "crashed") {
+        return still_running(core);
+    }
+    let recovery = host.debugfs_remoteproc(&core.dev).join("recovery");
+    crate::platform::remoteproc::write_attr(&recovery, "recover").map_err(|e| {
+        Error::os(
+            e.raw_os_error().unwrap_or(libc::EIO),
+            cat(&[
+                "core ",
+                &core.label(),
+                " stays crashed: this kernel cannot stop a crashed core, and recovering it failed",
+            ]),
+        )
+    })?;
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while core.state().is_ok_and(|s| s == "crashed") && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    stop_core(core)
+}
+
 /// After a stop: a core still running means another reference holds it.
 pub fn still_running(core: &Core) -> Result<()> {
     let state = core.state().unwrap_or_default();
