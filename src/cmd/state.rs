@@ -30,11 +30,29 @@ pub struct State {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// The `io.hybrid-runtime.*` annotations `state` reports from the record and reality.
+const REPORTED: &[&str] = &[
+    "core",
+    "core-name",
+    "core-state",
+    "firmware",
+    "guard",
+    "adopted",
+    "monitor",
+    "exit-code",
+    "exit-reason",
+];
+
 /// The state of one container, as `state` and `list --format json` print it.
 pub fn of(g: &Global, c: &Container) -> State {
     let seen = c.seen(&g.host);
     let r = &c.record;
     let mut ann = r.annotations.clone();
+    // What the runtime reports is never taken from the bundle: a bundle cannot fake an exit
+    // code, a lost monitor or an adopted core.
+    for k in REPORTED {
+        ann.remove(&crate::error::cat(&["io.hybrid-runtime.", k]));
+    }
     let mut put = |k: &str, v: String| {
         ann.insert(crate::error::cat(&["io.hybrid-runtime.", k]), v);
     };

@@ -3,7 +3,7 @@
 //! record and fork the monitor. Any failure rolls all of it back.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::cli::Global;
@@ -353,7 +353,14 @@ pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(cat(&[".", &name, ".tmp"]));
-    std::fs::File::create(&tmp)
+    // Never written through a link planted in place of the temporary file.
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o644)
+        .open(&tmp)
         .and_then(|mut f| f.write_all(pid.to_string().as_bytes()))
         .and_then(|_| std::fs::rename(&tmp, path))
         .ctx_path("writing pid file", path)

@@ -44,7 +44,7 @@ pub struct Bundle {
 impl Bundle {
     pub fn load(dir: &Path) -> Result<Bundle> {
         let path = dir.join("config.json");
-        let bytes = std::fs::read(&path).map_err(|e| {
+        let bytes = read_config(&path).map_err(|e| {
             Error::os(
                 e.raw_os_error().unwrap_or(libc::EIO),
                 cat(&["cannot read the bundle's config ", &path.to_string_lossy()]),
@@ -140,6 +140,32 @@ impl Bundle {
         }
         None
     }
+}
+
+/// A bundle config larger than this is refused (engines write a few kilobytes).
+pub const CONFIG_MAX: u64 = 4 << 20;
+
+/// `config.json`: a regular file (never a FIFO or a device), at most `CONFIG_MAX` bytes.
+fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    if !meta.is_file() {
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut data = Vec::new();
+    f.take(CONFIG_MAX + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > CONFIG_MAX {
+        return Err(std::io::Error::from_raw_os_error(libc::EFBIG));
+    }
+    Ok(data)
 }
 
 /// The selector and log settings in the caller's environment, passed on to a bundle that

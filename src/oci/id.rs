@@ -9,9 +9,14 @@ pub fn validate(id: &str) -> Result<()> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"_+.-".contains(&b));
     if id.is_empty() || !ok_chars || id == "." || id == ".." {
+        let shown: String = id
+            .chars()
+            .take(MAX_LEN)
+            .flat_map(char::escape_default)
+            .collect();
         return Err(Error::new(cat(&[
             "invalid container id \"",
-            id,
+            &shown,
             "\": use letters, digits and _ + . - only (not . or ..)",
         ])));
     }

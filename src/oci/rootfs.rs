@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{cat, Error, Result};
 
 const MAX_SYMLINKS: usize = 40;
+/// A firmware file larger than this is refused before it is read.
+pub const MAX_FIRMWARE: u64 = 128 << 20;
 
 /// The firmware image: where it was found (inside the rootfs) and its bytes.
 pub struct Image {
@@ -147,9 +149,22 @@ fn join(rootfs: &Path, comps: &[String]) -> PathBuf {
 fn open(rootfs: &Path, comps: &[String], arg0: &str) -> Result<Image> {
     let path = join(rootfs, comps);
     let shown = path.to_string_lossy().into_owned();
-    let mut file = std::fs::OpenOptions::new()
+    let not_regular = || {
+        Error::new(cat(&[
+            "firmware ",
+            arg0,
+            " (",
+            &shown,
+            ") is not a regular file",
+        ]))
+    };
+    // Never open a FIFO (it would block), a device (opening may act) or a directory.
+    if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+        return Err(not_regular());
+    }
+    let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(&path)
         .map_err(|e| {
             Error::os(
@@ -161,21 +176,26 @@ fn open(rootfs: &Path, comps: &[String], arg0: &str) -> Result<Image> {
         .metadata()
         .map_err(|e| Error::os(e.raw_os_error().unwrap_or(libc::EIO), "reading firmware"))?;
     if !meta.is_file() {
+        return Err(not_regular());
+    }
+    if meta.len() > MAX_FIRMWARE {
         return Err(Error::new(cat(&[
             "firmware ",
-            arg0,
-            " (",
             &shown,
-            ") is not a regular file",
+            " is larger than ",
+            &(MAX_FIRMWARE >> 20).to_string(),
+            " MiB: no remote core loads that much",
         ])));
     }
     let mut data = Vec::with_capacity(meta.len() as usize);
-    file.read_to_end(&mut data).map_err(|e| {
-        Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
-            cat(&["reading firmware ", &shown]),
-        )
-    })?;
+    file.take(MAX_FIRMWARE)
+        .read_to_end(&mut data)
+        .map_err(|e| {
+            Error::os(
+                e.raw_os_error().unwrap_or(libc::EIO),
+                cat(&["reading firmware ", &shown]),
+            )
+        })?;
     let basename = comps.last().cloned().unwrap_or_default();
     Ok(Image {
         shown,

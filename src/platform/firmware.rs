@@ -58,17 +58,41 @@ pub fn stage(host: &Host, id: &str, basename: &str, data: &[u8]) -> Result<Strin
         }
         Error::os(errno, m)
     };
+    let top = host.path(&fwdir).join("hybrid-runtime");
+    // The copy goes only into real directories of ours: never through a link planted in the
+    // firmware directory (which may be shared), never into a directory others may write.
+    let refuse = |d: &std::path::Path| {
+        Error::new(cat(&[
+            "refusing to copy the firmware into ",
+            &d.to_string_lossy(),
+            ": it is a symbolic link, not owned by this user, or writable by others",
+        ]))
+    };
+    if std::fs::symlink_metadata(&top).is_ok() && !own_dir(&top) {
+        return Err(refuse(&top));
+    }
     std::fs::DirBuilder::new()
         .recursive(true)
-        .mode(0o755)
-        .create(&dir)
+        .mode(0o700)
+        .create(&top)
         .map_err(|e| fail(e, "create a directory"))?;
+    if !own_dir(&top) {
+        return Err(refuse(&top));
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            return Err(fail(e, "create a directory"))
+        }
+        _ if !own_dir(&dir) => return Err(refuse(&dir)),
+        _ => {}
+    }
     let tmp = dir.join(cat(&[".", basename, ".tmp"]));
+    let _ = std::fs::remove_file(&tmp);
     let written = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o600)
         .open(&tmp)
         .and_then(|mut f| f.write_all(data).and_then(|_| f.sync_all()))
         .and_then(|_| std::fs::rename(&tmp, dir.join(basename)));
@@ -80,9 +104,20 @@ pub fn stage(host: &Host, id: &str, basename: &str, data: &[u8]) -> Result<Strin
     Ok(name_for(id, basename))
 }
 
-/// Remove container `id`'s firmware copy and its directory.
+/// A directory (not a link), owned by this user, that nobody else may write.
+fn own_dir(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .is_ok_and(|m| m.is_dir() && m.uid() == crate::sys::euid() && m.mode() & 0o022 == 0)
+}
+
+/// Remove container `id`'s firmware copy and its directory (never through a planted link).
 pub fn unstage(host: &Host, id: &str) {
     let dir = container_dir(host, id);
+    let top = host.path(&host_dir(host)).join("hybrid-runtime");
+    if std::fs::symlink_metadata(&top).is_ok_and(|m| m.file_type().is_symlink()) {
+        return;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(parent) = dir.parent() {
         let _ = std::fs::remove_dir(parent);
