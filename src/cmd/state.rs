@@ -56,10 +56,13 @@ pub fn of(g: &Global, c: &Container) -> State {
     let mut put = |k: &str, v: String| {
         ann.insert(crate::error::cat(&["io.hybrid-runtime.", k]), v);
     };
-    put("core", r.core.clone());
-    put("core-name", r.core_name.clone());
-    put("core-state", seen.core_state.clone());
-    put("firmware", r.firmware.clone());
+    // A pod sandbox holds no core: nothing to say about one.
+    if !r.core.is_empty() {
+        put("core", r.core.clone());
+        put("core-name", r.core_name.clone());
+        put("core-state", seen.core_state.clone());
+        put("firmware", r.firmware.clone());
+    }
     put("guard", r.guard.clone());
     if r.adopted {
         put("adopted", String::from("true"));

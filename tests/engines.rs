@@ -1,0 +1,362 @@
+//! What container engines need beyond the lifecycle, against the simulator: terminal mode
+//! (`create --console-socket`: the pty master arrives over the socket with SCM_RIGHTS and shows
+//! the firmware console) and the Kubernetes pod sandbox container, which holds no core.
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use hybrid_sim::firmware::Firmware;
+use hybrid_sim::harness::Sim;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hybrid-runtime");
+
+static SUBREAPER: Once = Once::new();
+
+/// A simulator with one `m4`, a state root and a bundle directory, as an engine would set up.
+struct Engine {
+    sim: Sim,
+    root: PathBuf,
+    bundle: PathBuf,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Engine {
+    fn new() -> Engine {
+        SUBREAPER.call_once(|| {
+            // SAFETY: prctl with integer arguments; the monitor (orphaned by `create`) is
+            // reparented to this process, which reaps it as a shim does.
+            let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+            assert_eq!(r, 0, "PR_SET_CHILD_SUBREAPER");
+        });
+        let sim = Sim::start(&[]).expect("start the simulator (cargo build -p hybrid-sim)");
+        let root = sim.path("work/state");
+        let bundle = sim.path("work/bundle");
+        std::fs::create_dir_all(bundle.join("rootfs")).unwrap();
+        Engine { sim, root, bundle }
+    }
+
+    /// config.json with `args`, `terminal` and `annotations`; the firmware as rootfs/fw.elf.
+    fn bundle(&self, fw: &Firmware, terminal: bool, annotations: serde_json::Value) {
+        fw.write_to(&self.bundle.join("rootfs/fw.elf")).unwrap();
+        let config = serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "rootfs"},
+            "process": {"args": ["/fw.elf"], "env": [], "cwd": "/", "terminal": terminal},
+            "annotations": annotations,
+        });
+        std::fs::write(self.bundle.join("config.json"), config.to_string()).unwrap();
+    }
+
+    /// Run a command. A successful `create` leaves a monitor holding its stdout and stderr, as
+    /// an engine's fifos are held: they go to files here, not to pipes read until EOF.
+    fn run(&self, args: &[&str]) -> Out {
+        let out = self.sim.path("work/out");
+        let err = self.sim.path("work/err");
+        let status = Command::new(BIN)
+            .arg("--root")
+            .arg(&self.root)
+            .arg("--host-root")
+            .arg(self.sim.root())
+            .args(args)
+            .current_dir(&self.bundle)
+            .env_remove("HYBRID_CORE")
+            .env("HYBRID_CONFIG", self.sim.path("no-config.json"))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .status()
+            .expect("run hybrid-runtime");
+        Out {
+            code: status.code().unwrap_or(-1),
+            stdout: std::fs::read_to_string(&out).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&err).unwrap_or_default(),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        o.stdout
+    }
+
+    fn state(&self, id: &str) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["state", id])).unwrap()
+    }
+
+    fn pid_file(&self) -> PathBuf {
+        self.bundle.join("init.pid")
+    }
+
+    fn pid(&self) -> i32 {
+        std::fs::read_to_string(self.pid_file())
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// Nothing of container `id` is left: no state, no firmware copy, no claim, core offline.
+    fn assert_nothing_left(&self, id: &str) {
+        assert!(!self.root.join(id).exists(), "state dir of {id} left");
+        let copies = self.sim.path("lib/firmware/hybrid-runtime");
+        assert!(!copies.join(id).exists(), "firmware copy of {id} left");
+        let claims = self.sim.path("run/hybrid-runtime/cores");
+        assert!(!claims.join("remoteproc0").exists(), "core claim left");
+        assert_eq!(self.sim.state(0), "offline");
+    }
+}
+
+/// The status of `pid` once it ended: Ok(exit code) or Err(signal).
+fn reap(pid: i32) -> Result<i32, i32> {
+    let mut status = 0;
+    // SAFETY: status is a valid out pointer; pid is our (adopted) child.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(r, pid, "waitpid({pid})");
+    if libc::WIFSIGNALED(status) {
+        Err(libc::WTERMSIG(status))
+    } else {
+        Ok(libc::WEXITSTATUS(status))
+    }
+}
+
+/// Receive one descriptor and its message over a unix stream, as containerd's shim does.
+fn recv_fd(stream: &impl AsRawFd) -> (OwnedFd, String) {
+    let mut buf = [0u8; 256];
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: msg points to live buffers for the duration of recvmsg; the control message is
+    // read only when the kernel filled in one carrying a descriptor.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        let n = libc::recvmsg(stream.as_raw_fd(), &mut msg, 0);
+        assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        assert!(!cmsg.is_null(), "no descriptor came with the message");
+        assert_eq!((*cmsg).cmsg_type, libc::SCM_RIGHTS);
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32);
+        let name = String::from_utf8_lossy(&buf[..n as usize]).into_owned();
+        (OwnedFd::from_raw_fd(fd), name)
+    }
+}
+
+/// Read `fd` until `needle` appeared or 10 s passed; returns what was read.
+fn read_until(fd: &OwnedFd, needle: &str) -> String {
+    let mut file = std::fs::File::from(fd.try_clone().unwrap());
+    let mut seen = String::new();
+    let end = Instant::now() + Duration::from_secs(10);
+    while !seen.contains(needle) && Instant::now() < end {
+        let mut pfd = [libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(pfd.as_mut_ptr(), 1, 100) } <= 0 {
+            continue;
+        }
+        let mut buf = [0u8; 1024];
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    seen
+}
+
+fn firmware() -> Firmware {
+    Firmware::new()
+        .with_rpmsg()
+        .with_trace(4096)
+        .script("tty hello on the terminal\nrepeat 50\nsleep 100\ntty tick {n}\nend\n")
+}
+
+#[test]
+fn console_socket_receives_the_terminal_with_the_firmware_console() {
+    let e = Engine::new();
+    e.bundle(&firmware(), true, serde_json::json!({}));
+    let socket = e.sim.path("work/console.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let pid_file = e.pid_file();
+    e.ok(&[
+        "create",
+        "--bundle",
+        e.bundle.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "tty",
+    ]);
+    let (stream, _) = listener.accept().unwrap();
+    let (master, name) = recv_fd(&stream);
+    assert!(name.starts_with("/dev/pts/"), "terminal name sent: {name}");
+    // SAFETY: isatty on a descriptor we own.
+    assert_eq!(unsafe { libc::isatty(master.as_raw_fd()) }, 1);
+    e.ok(&["start", "tty"]);
+    let seen = read_until(&master, "tick 1");
+    assert!(
+        seen.contains("hello on the terminal"),
+        "terminal showed: {seen:?}"
+    );
+    e.ok(&["kill", "tty", "TERM"]);
+    assert_eq!(reap(e.pid()), Err(libc::SIGTERM));
+    e.ok(&["delete", "tty"]);
+    e.assert_nothing_left("tty");
+}
+
+#[test]
+fn console_socket_that_cannot_be_reached_changes_nothing() {
+    let e = Engine::new();
+    e.bundle(&firmware(), true, serde_json::json!({}));
+    let socket = e.sim.path("work/nobody-listens.sock");
+    let o = e.run(&[
+        "create",
+        "--bundle",
+        e.bundle.to_str().unwrap(),
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "tty2",
+    ]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("cannot connect to the console socket")
+            && o.stderr.contains("nobody-listens.sock"),
+        "{}",
+        o.stderr
+    );
+    e.assert_nothing_left("tty2");
+    assert!(
+        e.sim.events(0).is_empty(),
+        "core touched: {:?}",
+        e.sim.events(0)
+    );
+}
+
+#[test]
+fn pod_sandbox_holds_no_core_and_ends_by_signal() {
+    for key in [
+        "io.kubernetes.cri.container-type",
+        "io.kubernetes.cri-o.ContainerType",
+    ] {
+        let e = Engine::new();
+        // The pause image's binary is no firmware: a sandbox never looks at it.
+        std::fs::write(e.bundle.join("rootfs/pause"), b"#!not a firmware").unwrap();
+        e.bundle(&firmware(), false, serde_json::json!({ key: "sandbox" }));
+        let config = std::fs::read_to_string(e.bundle.join("config.json")).unwrap();
+        std::fs::write(
+            e.bundle.join("config.json"),
+            config.replace("/fw.elf", "/pause"),
+        )
+        .unwrap();
+        let pid_file = e.pid_file();
+        e.ok(&[
+            "create",
+            "--bundle",
+            e.bundle.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "pod",
+        ]);
+        let pid = e.pid();
+        let st = e.state("pod");
+        assert_eq!(st["status"], "created");
+        assert_eq!(st["pid"], pid);
+        assert_eq!(st["annotations"]["io.hybrid-runtime.guard"], "none");
+        assert!(
+            st["annotations"].get("io.hybrid-runtime.core").is_none(),
+            "{st}"
+        );
+        e.ok(&["start", "pod"]);
+        assert_eq!(e.state("pod")["status"], "running");
+        assert_eq!(
+            e.ok(&["ps", "--format", "json", "pod"]).trim(),
+            format!("[{pid}]")
+        );
+        assert!(
+            e.sim.events(0).is_empty(),
+            "{key}: the sandbox touched the core"
+        );
+        assert!(!e.sim.path("run/hybrid-runtime/cores/remoteproc0").exists());
+
+        e.ok(&["kill", "pod", "TERM"]);
+        assert_eq!(reap(pid), Err(libc::SIGTERM));
+        let st = e.state("pod");
+        assert_eq!(st["status"], "stopped");
+        assert_eq!(st["annotations"]["io.hybrid-runtime.exit-code"], "143");
+        let o = e.run(&["kill", "pod", "TERM"]);
+        assert!(o.stderr.contains("container not running"), "{}", o.stderr);
+        e.ok(&["delete", "pod"]);
+        e.assert_nothing_left("pod");
+    }
+}
+
+#[test]
+fn sandbox_and_firmware_container_of_one_pod() {
+    let e = Engine::new();
+    let pod_bundle = e.sim.path("work/pod");
+    std::fs::create_dir_all(pod_bundle.join("rootfs")).unwrap();
+    let pause = serde_json::json!({
+        "ociVersion": "1.0.2",
+        "root": {"path": "rootfs"},
+        "process": {"args": ["/pause"], "cwd": "/"},
+        "annotations": {"io.kubernetes.cri.container-type": "sandbox"},
+    });
+    std::fs::write(pod_bundle.join("config.json"), pause.to_string()).unwrap();
+    let sandbox_pid = pod_bundle.join("init.pid");
+    e.ok(&[
+        "create",
+        "--bundle",
+        pod_bundle.to_str().unwrap(),
+        "--pid-file",
+        sandbox_pid.to_str().unwrap(),
+        "pod",
+    ]);
+    e.ok(&["start", "pod"]);
+    e.bundle(
+        &firmware(),
+        false,
+        serde_json::json!({
+            "io.kubernetes.cri.container-type": "container",
+            "io.kubernetes.cri.sandbox-id": "pod",
+        }),
+    );
+    let pid_file = e.pid_file();
+    e.ok(&[
+        "create",
+        "--bundle",
+        e.bundle.to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "fw",
+    ]);
+    e.ok(&["start", "fw"]);
+    assert_eq!(e.sim.state(0), "running");
+    e.ok(&["kill", "fw", "KILL"]);
+    assert_eq!(reap(e.pid()), Err(libc::SIGKILL));
+    assert_eq!(e.sim.state(0), "offline");
+    e.ok(&["delete", "fw"]);
+    let pid: i32 = std::fs::read_to_string(&sandbox_pid)
+        .unwrap()
+        .parse()
+        .unwrap();
+    e.ok(&["delete", "--force", "pod"]);
+    assert_eq!(reap(pid), Err(libc::SIGKILL));
+    assert!(!e.root.join("pod").exists());
+    e.assert_nothing_left("fw");
+}
