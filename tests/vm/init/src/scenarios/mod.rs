@@ -2,6 +2,7 @@
 //! asserts and says what it measured.
 mod attached;
 mod errors;
+mod fallback;
 mod interrupted;
 mod kernel;
 mod lifecycle;
@@ -51,6 +52,10 @@ pub const ALL: &[Scenario] = &[
         "runtime: monitor SIGKILLed, kernel stops the core",
         lifecycle::monitor_sigkill,
     ),
+    check(
+        "runtime: no /dev/remoteprocN, monitor SIGKILLed (sysfs fallback)",
+        fallback::monitor_sigkill_without_cdev,
+    ),
     check("runtime: kill KILL", lifecycle::kill_sigkill),
     check(
         "runtime: firmware crash, recovery disabled",
@@ -81,10 +86,9 @@ pub const ALL: &[Scenario] = &[
         "runtime: crash recovered by the kernel keeps the container",
         lifecycle::recovered_crash_keeps_running,
     ),
-    gap(
+    check(
         "runtime: crash recovered slowly by the kernel keeps the container",
         lifecycle::slow_recovery_keeps_running,
-        "the monitor takes the `offline` that sysfs reports during the kernel's recovery for a stop",
     ),
     check(
         "runtime: one container per core",
@@ -111,9 +115,11 @@ pub const ALL: &[Scenario] = &[
     check("runtime: logs from the trace buffer", logs::trace),
     check("runtime: logs from the rpmsg tty", logs::tty),
     check("runtime: logs from an rpmsg endpoint", logs::endpoint),
-    check(
+    gap(
         "runtime: logs from an endpoint created through rpmsg_ctrl",
         logs::created_endpoint,
+        "when the control device appears before the firmware announced the named channel, the \
+         endpoint is created towards RPMSG_ADDR_ANY and the kernel refuses every write to it",
     ),
     check(
         "runtime: two cores and no selector",
