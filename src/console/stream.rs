@@ -248,7 +248,10 @@ impl LogStream {
             return;
         };
         let expired = deadline.is_some_and(|d| now >= d);
-        let channels = rpmsg::discover(&self.rproc_dir);
+        let channels = match self.cfg.source {
+            Source::Trace => Vec::new(),
+            _ => rpmsg::discover(&self.rproc_dir),
+        };
         let has_trace = self.trace_path.exists();
         let want = self.cfg.channel.as_deref();
         let named = |c: &&Channel, kind: Kind, default: Option<&str>| {

@@ -10,7 +10,7 @@ use crate::sys;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Channel names that rpmsg_tty binds to (mainline, NXP, older ST kernels).
@@ -78,17 +78,19 @@ pub fn discover(rproc_dir: &Path) -> Vec<Channel> {
     found
 }
 
+/// One directory is read at a time (a directory stream holds a 32 KiB buffer: nesting them
+/// would show in the monitor's memory).
 fn walk(dir: &Path, depth: usize, found: &mut Vec<Channel>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if NOT_CHILDREN.contains(&name.as_ref()) || !e.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let path = e.path();
+    let subdirs: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(name, _)| !NOT_CHILDREN.contains(&name.as_str()))
+        .collect();
+    for (name, path) in subdirs {
         if name.starts_with("virtio") && name.contains('.') {
             channel(&path, &name, found);
         } else if depth < MAX_DEPTH {
@@ -253,7 +255,6 @@ pub fn read_available(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     fn tree() -> PathBuf {
         let root = std::env::temp_dir().join(format!("hybrid-rpmsg-{}", std::process::id()));
