@@ -32,3 +32,8 @@ pub fn run(argv: &[String]) -> i32 {
     }
     code
 }
+
+/// Ignore SIGPIPE, as std's start-up does for a `fn main` (the binary has its own entry point).
+pub fn ignore_sigpipe() {
+    sys::ignore_sigpipe();
+}

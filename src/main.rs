@@ -1,9 +1,20 @@
 //! hybrid-runtime: an OCI runtime whose containers are firmware images running on the
 //! microcontroller cores of hybrid SoCs. argv → applet → run → print the error once → exit code.
+//!
+//! `main` is the C entry point: std's start-up (which reads /proc/self/maps to place a stack
+//! guard for the main thread) is skipped, which makes every command start faster. The
+//! arguments still come from `std::env::args_os`; SIGPIPE is ignored as std would.
+#![no_main]
 
-fn main() {
+#[no_mangle]
+pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
+    hybrid_runtime::ignore_sigpipe();
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    std::process::exit(hybrid_runtime::run(&argv))
+    let code = hybrid_runtime::run(&argv);
+    // Flush what was printed, then leave without running destructors, as std's exit does.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    std::process::exit(code)
 }
