@@ -1,16 +1,65 @@
 //! `Sim`: runs `hybrid-sim` on a fresh temporary root for one test and tears it
 //! down (SIGTERM, wait, verify unmounted, remove the root) when dropped, also
-//! when the test panics.
+//! when the test panics. The first start in a process also clears the roots
+//! and stale mounts of test processes that were killed before their guards ran.
 use crate::firmware::Firmware;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Once};
 use std::time::{Duration, Instant};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+static SWEEP: Once = Once::new();
+
+/// Mount points listed in /proc/self/mountinfo.
+fn mount_points() -> Vec<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(p.replace("\\040", " ")))
+        .collect()
+}
+
+fn detach(path: &Path) {
+    if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) {
+        // SAFETY: umount2 with a valid C string.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+/// The test process that made temp root `name` (`hybrid-sim-<pid>-<n>`), if
+/// it is gone.
+fn dead_owner(name: &str) -> bool {
+    name.strip_prefix("hybrid-sim-")
+        .and_then(|rest| rest.split_once('-'))
+        .and_then(|(pid, n)| Some((pid.parse::<u32>().ok()?, n.parse::<u32>().ok()?)))
+        .is_some_and(|(pid, _)| !Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Clears what test processes killed before their guards ran left behind:
+/// their mounts (stale after a SIGKILL) and their temporary roots.
+fn sweep_stale_roots() {
+    let tmp = std::env::temp_dir();
+    let owned_by_dead = |p: &Path| {
+        p.strip_prefix(&tmp)
+            .ok()
+            .and_then(|r| r.components().next())
+            .is_some_and(|c| dead_owner(&c.as_os_str().to_string_lossy()))
+    };
+    for m in mount_points().iter().filter(|m| owned_by_dead(m)) {
+        detach(m);
+    }
+    let mounted = mount_points();
+    for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if owned_by_dead(&path) && !mounted.iter().any(|m| m.starts_with(&path)) {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
 
 /// A running simulator and its temporary root.
 pub struct Sim {
@@ -34,6 +83,7 @@ impl Sim {
     /// Starts `hybrid-sim --root <temp> ARGS…` and waits (10 s at most) for its
     /// ready line.
     pub fn start(args: &[&str]) -> std::io::Result<Sim> {
+        SWEEP.call_once(sweep_stale_roots);
         let bin = sim_binary()?;
         if !bin.exists() {
             return Err(std::io::Error::new(
@@ -146,10 +196,8 @@ impl Sim {
     }
 
     fn mounts_below_root(&self) -> Vec<PathBuf> {
-        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        info.lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .map(|p| PathBuf::from(p.replace("\\040", " ")))
+        mount_points()
+            .into_iter()
             .filter(|p| p.starts_with(&self.root))
             .collect()
     }
@@ -173,10 +221,7 @@ impl Drop for Sim {
         }
         let stale = self.mounts_below_root();
         for m in &stale {
-            if let Ok(c) = std::ffi::CString::new(m.as_os_str().as_bytes()) {
-                // SAFETY: umount2 with a valid C string.
-                unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
-            }
+            detach(m);
         }
         if self.mounts_below_root().is_empty() {
             let _ = std::fs::remove_dir_all(&self.root);
