@@ -33,7 +33,9 @@ pub fn run(argv: &[String]) -> i32 {
     code
 }
 
-/// Ignore SIGPIPE, as std's start-up does for a `fn main` (the binary has its own entry point).
-pub fn ignore_sigpipe() {
+/// For the binary's C entry point: ignore SIGPIPE as std's start-up would, and return the
+/// command line from the C runtime's `argc`/`argv`.
+pub fn c_start(argc: i32, argv: *const *const std::ffi::c_char) -> Vec<String> {
     sys::ignore_sigpipe();
+    sys::c_args(argc, argv)
 }

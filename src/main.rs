@@ -2,16 +2,13 @@
 //! microcontroller cores of hybrid SoCs. argv → applet → run → print the error once → exit code.
 //!
 //! `main` is the C entry point: std's start-up (which reads /proc/self/maps to place a stack
-//! guard for the main thread) is skipped, which makes every command start faster. The
-//! arguments still come from `std::env::args_os`; SIGPIPE is ignored as std would.
+//! guard for the main thread) is skipped, which makes every command start faster. SIGPIPE is
+//! ignored as std would.
 #![no_main]
 
 #[no_mangle]
-pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
-    hybrid_runtime::ignore_sigpipe();
-    let argv: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+pub extern "C" fn main(argc: i32, argv: *const *const std::ffi::c_char) -> i32 {
+    let argv = hybrid_runtime::c_start(argc, argv);
     let code = hybrid_runtime::run(&argv);
     // Flush what was printed, then leave without running destructors, as std's exit does.
     use std::io::Write;

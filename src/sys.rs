@@ -309,3 +309,14 @@ pub fn euid() -> u32 {
     // SAFETY: geteuid takes no arguments and cannot fail.
     unsafe { libc::geteuid() }
 }
+
+/// The command line as the C entry point received it (lossily decoded).
+pub fn c_args(argc: i32, argv: *const *const libc::c_char) -> Vec<String> {
+    let mut args = Vec::with_capacity(argc.max(0) as usize);
+    for i in 0..argc.max(0) as usize {
+        // SAFETY: the C runtime passes argc valid NUL-terminated strings in argv.
+        let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+        args.push(arg.to_string_lossy().into_owned());
+    }
+    args
+}
