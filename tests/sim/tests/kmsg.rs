@@ -106,3 +106,20 @@ fn blocked_reader_is_interrupted_by_a_signal() {
     } == pid));
     assert!(libc::WIFSIGNALED(status));
 }
+
+#[test]
+fn a_reader_overtaken_by_the_ring_gets_epipe_once() {
+    let sim = Sim::start(&[]).unwrap();
+    let slow = Fd::open(&sim.path("dev/kmsg"), libc::O_RDONLY | libc::O_NONBLOCK).unwrap();
+    let writer = Fd::open(&sim.path("dev/kmsg"), libc::O_WRONLY).unwrap();
+    for i in 0..4100 {
+        writer.write(format!("record {i}\n").as_bytes()).unwrap();
+    }
+    assert_eq!(errno(slow.read(8192)), libc::EPIPE);
+    let (_, seq, text) = parse(&slow.read(8192).unwrap());
+    assert_eq!(
+        (seq, text.as_str()),
+        (4, "record 4"),
+        "continues at the oldest kept"
+    );
+}
