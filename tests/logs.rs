@@ -530,6 +530,42 @@ fn firmware_without_any_log_source_says_why() {
 }
 
 #[test]
+fn a_source_the_firmware_lacks_is_explained() {
+    let rig = Rig::new();
+    let cases = [
+        (
+            "notrace",
+            Firmware::new().with_rpmsg(),
+            "trace",
+            "firmware on remoteproc0 declares no trace buffer",
+        ),
+        (
+            "notty",
+            Firmware::new().with_rpmsg().script("announce rpmsg-raw\n"),
+            "tty",
+            "firmware on remoteproc0 has no rpmsg tty channel (channels: rpmsg-raw",
+        ),
+    ];
+    for (id, fw, source, why) in cases {
+        let mut r = rig.launch(
+            id,
+            &fw,
+            &[("io.hybrid-runtime.log.source", source)],
+            Out::Read,
+        );
+        wait_for("the log source decision", || {
+            !source_of(&rig, id).is_empty()
+        });
+        let out = rig.run(&["logs", id]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && err.contains(why), "{err}");
+        rig.stop(&mut r);
+        assert!(r.stderr().contains(why));
+        rig.ok(&["delete", id]);
+    }
+}
+
+#[test]
 fn logging_can_be_turned_off() {
     let rig = Rig::new();
     let fw = Firmware::new().with_rpmsg().script("tty not wanted\n");

@@ -247,12 +247,20 @@ impl LogStream {
         let Active::Pending { deadline } = self.active else {
             return;
         };
-        let expired = deadline.is_some_and(|d| now >= d);
+        let has_trace = self.trace_path.exists();
+        let vdev = rpmsg::has_vdev(&self.rproc_dir);
+        // The kernel makes the trace file and the rpmsg device while it loads the firmware,
+        // before the core starts: when what the source needs is not there, nothing will come.
+        let hopeless = match self.cfg.source {
+            Source::Trace => !has_trace,
+            Source::Tty | Source::Endpoint => !vdev,
+            _ => !vdev && !has_trace,
+        };
+        let expired = deadline.is_some_and(|d| now >= d || hopeless);
         let channels = match self.cfg.source {
             Source::Trace => Vec::new(),
             _ => rpmsg::discover(&self.rproc_dir),
         };
-        let has_trace = self.trace_path.exists();
         let want = self.cfg.channel.as_deref();
         let named = |c: &&Channel, kind: Kind, default: Option<&str>| {
             c.kind == kind && !want.or(default).is_some_and(|w| c.name != w && c.dev != w)
@@ -274,14 +282,14 @@ impl LogStream {
                     .or_else(|| raw.map(|c| Pick::Endpoint(c.clone())));
                 // Channels come after the firmware announces them: wait for them while the
                 // firmware declared an rpmsg device, unless the time is up.
-                let waiting = !expired && rpmsg::has_vdev(&self.rproc_dir);
+                let waiting = !expired && vdev;
                 rpmsg.or_else(|| (!waiting && has_trace).then_some(Pick::Trace))
             }
         };
         match choice {
             Some(pick) => self.open(pick, &channels, expired),
             None if expired && deadline.is_some() => {
-                let reason = self.no_source_reason(&channels, has_trace);
+                let reason = self.no_source_reason(&channels, vdev);
                 warn(&["no firmware log: ", &reason]);
                 self.record(&cat(&["none ", &reason]));
                 self.active = Active::Nothing;
@@ -369,23 +377,38 @@ impl LogStream {
         }
     }
 
-    fn no_source_reason(&self, channels: &[Channel], has_trace: bool) -> String {
-        let announced: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
-        let announced = if announced.is_empty() {
-            String::from("none")
-        } else {
-            announced.join(", ")
+    fn no_source_reason(&self, channels: &[Channel], vdev: bool) -> String {
+        let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
+        let announced = cat(&[" (channels: ", &names.join(", "), ")"]);
+        let which = self
+            .cfg
+            .channel
+            .as_deref()
+            .map(|c| cat(&[" ", c]))
+            .unwrap_or_default();
+        let what = match self.cfg.source {
+            Source::Trace => String::from("declares no trace buffer"),
+            Source::Tty | Source::Endpoint if !vdev => String::from("declares no rpmsg device"),
+            Source::Tty => cat(&["has no rpmsg tty channel", &which, &announced]),
+            Source::Endpoint if which.is_empty() => cat(&[
+                "has no rpmsg-raw channel; set io.hybrid-runtime.log.channel to create a named \
+                 endpoint",
+                &announced,
+            ]),
+            Source::Endpoint => cat(&[
+                "has no endpoint",
+                &which,
+                " and no rpmsg control device to create it",
+                &announced,
+            ]),
+            _ if vdev => cat(&[
+                "announced no rpmsg tty or raw channel",
+                &announced,
+                " and declares no trace buffer",
+            ]),
+            _ => String::from("declares no trace buffer and no rpmsg channel"),
         };
-        let vdev = rpmsg::has_vdev(&self.rproc_dir);
-        let which = self.cfg.channel.as_deref().unwrap_or("");
-        match self.cfg.source {
-            Source::Tty => cat(&["firmware on ", &self.core, " has no rpmsg tty channel ", which, " (channels: ", &announced, ")"]),
-            Source::Endpoint if which.is_empty() => cat(&["firmware on ", &self.core, " has no rpmsg-raw channel; set io.hybrid-runtime.log.channel to create a named endpoint (channels: ", &announced, ")"]),
-            Source::Endpoint => cat(&["firmware on ", &self.core, " has no endpoint ", which, " and no rpmsg control device to create it (channels: ", &announced, ")"]),
-            Source::Trace => cat(&["firmware on ", &self.core, " declares no trace buffer"]),
-            _ if vdev || has_trace => cat(&["firmware on ", &self.core, " announced no rpmsg tty or raw channel (channels: ", &announced, ") and declares no trace buffer"]),
-            _ => cat(&["firmware on ", &self.core, " declares no trace buffer and no rpmsg channel"]),
-        }
+        cat(&["firmware on ", &self.core, " ", &what])
     }
 
     fn record(&self, what: &str) {
