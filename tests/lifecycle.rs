@@ -394,3 +394,103 @@ fn crash_on_a_kernel_that_cannot_stop_a_crashed_core_still_ends_offline() {
     rt.ok(&["delete", "cs"]);
     rt.assert_no_trace("cs", 0, "offline");
 }
+
+#[test]
+fn driven_like_the_containerd_shim() {
+    let rt = Rt::new(&[]);
+    let b = common::bundle(&rt.work.join("bundle"), "fw.elf", &[], &["PATH=/bin"]);
+    Firmware::new().write_to(&b.join("rootfs/fw.elf")).unwrap();
+    let log = b.join("log.json");
+    let shim = |args: &[&str], out: std::process::Stdio| {
+        std::process::Command::new(common::BIN)
+            .args([
+                "--root",
+                rt.root.to_str().unwrap(),
+                "--log",
+                log.to_str().unwrap(),
+            ])
+            .args(["--log-format", "json", "--systemd-cgroup"])
+            .args(args)
+            .env("HYBRID_HOST_ROOT", rt.sim.root())
+            .current_dir(&b)
+            .stdin(std::process::Stdio::null())
+            .stdout(out)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+    };
+    let st = shim(
+        &[
+            "create",
+            "--bundle",
+            b.to_str().unwrap(),
+            "--pid-file",
+            "init.pid",
+            "--no-pivot",
+            "task",
+        ],
+        std::process::Stdio::null(),
+    );
+    assert!(st.success());
+    let pid: i32 = std::fs::read_to_string(b.join("init.pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(shim(&["start", "task"], std::process::Stdio::null()).success());
+    assert_eq!(rt.sim.state(0), "running");
+    assert!(shim(&["kill", "task", "9"], std::process::Stdio::null()).success());
+    assert_eq!(reap(pid), Err(libc::SIGKILL));
+    assert_eq!(rt.sim.state(0), "offline");
+    assert!(shim(&["delete", "--force", "task"], std::process::Stdio::null()).success());
+    assert!(shim(&["delete", "--force", "task"], std::process::Stdio::null()).success());
+    assert!(!log.exists() || !std::fs::read_to_string(&log).unwrap().contains("\"error\""));
+    rt.assert_no_trace("task", 0, "offline");
+}
+
+#[test]
+fn driven_like_podman_with_a_stripped_environment_and_a_config_file() {
+    let rt = Rt::new(&[]);
+    let b = common::bundle(&rt.work.join("pod"), "/fw.elf", &[], &[]);
+    Firmware::new().write_to(&b.join("rootfs/fw.elf")).unwrap();
+    let config = rt.work.join("config.json");
+    let root = rt.work.join("podman-root");
+    std::fs::write(
+        &config,
+        serde_json::json!({"root": root, "host_root": rt.sim.root(), "log_format": "json"})
+            .to_string(),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(common::BIN)
+            .args(args)
+            .env_clear()
+            .env("HYBRID_CONFIG", &config)
+            .current_dir(&b)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+    };
+    assert!(run(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--pid-file",
+        "p",
+        "pod"
+    ])
+    .success());
+    assert!(root.join("pod").is_dir(), "the config file's root is used");
+    let pid: i32 = std::fs::read_to_string(b.join("p"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(run(&["start", "pod"]).success());
+    assert_eq!(rt.sim.state(0), "running");
+    assert!(run(&["kill", "pod", "15"]).success());
+    assert_eq!(reap(pid), Err(libc::SIGTERM));
+    assert!(run(&["delete", "--force", "pod"]).success());
+    assert!(!root.join("pod").exists());
+    assert_eq!(rt.sim.state(0), "offline");
+}
