@@ -325,3 +325,23 @@ pub fn no_resource_table(core: &Core) -> Verdict {
     })?;
     Ok("started, ran and stopped by TERM (143); core offline".into())
 }
+
+/// After a container's life the core must behave for others as before: the
+/// kernel's shutdown-on-release flag belongs to the processor, so a flag left
+/// set would let any later open+close of /dev/remoteprocN stop a core that
+/// someone started through sysfs.
+pub fn leaves_no_release_flag(core: &Core) -> Verdict {
+    let (bundle, pid) = started(core, "flag", "trace alive\n")?;
+    run(&["kill", "flag", "TERM"])
+        .ok()
+        .map_err(|e| format!("kill: {e}"))?;
+    system::wait_pid(pid, 5 * SECOND);
+    deleted(&bundle, core, false)?;
+    let flag = crate::kernel::Cdev::open(core)
+        .and_then(|c| c.shutdown_on_release())
+        .map_err(|e| format!("reading the flag: {e}"))?;
+    ensure(!flag, || {
+        "shutdown-on-release is still set on the core after the container is gone".into()
+    })?;
+    Ok("flag cleared once the container ended".into())
+}

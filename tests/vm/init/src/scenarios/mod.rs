@@ -48,6 +48,11 @@ pub const ALL: &[Scenario] = &[
         "runtime: full lifecycle through /dev/remoteprocN",
         lifecycle::full_lifecycle,
     ),
+    gap(
+        "runtime: the core's shutdown-on-release flag is cleared after the container",
+        lifecycle::leaves_no_release_flag,
+        "the monitor never clears RPROC_SET_SHUTDOWN_ON_RELEASE, which the kernel keeps per processor",
+    ),
     check(
         "runtime: monitor SIGKILLed, kernel stops the core",
         lifecycle::monitor_sigkill,
