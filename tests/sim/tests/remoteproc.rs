@@ -424,3 +424,32 @@ fn the_tree_cannot_be_changed_by_file_operations() {
         libc::ENOSPC
     );
 }
+
+#[test]
+fn every_fault_target_fails_once_and_changes_nothing() {
+    let sim = Sim::start(&["--processor", "name=m4;state=attached"]).unwrap();
+    let dbg = "sys/kernel/debug/remoteproc/remoteproc0";
+    for (op, file, data, errno_name, code) in [
+        ("detach", format!("{RP0}/state"), "detach", "EIO", libc::EIO),
+        ("crash", format!("{dbg}/crash"), "1", "EPERM", libc::EPERM),
+        (
+            "recovery",
+            format!("{RP0}/recovery"),
+            "enabled",
+            "ENOMEM",
+            libc::ENOMEM,
+        ),
+    ] {
+        sim.write("sim/remoteproc0/fail", &format!("{op} {errno_name}"))
+            .unwrap();
+        assert_eq!(errno(sim.write(&file, data)), code, "{op}");
+        assert_eq!(sim.state(0), "attached", "{op}");
+    }
+    assert_eq!(sim.read(&format!("{RP0}/recovery")).unwrap(), "disabled\n");
+    sim.write(&format!("{RP0}/state"), "stop").unwrap();
+    sim.write("sim/remoteproc0/hang", "firmware 100").unwrap();
+    let t = std::time::Instant::now();
+    sim.write(&format!("{RP0}/firmware"), "late.elf").unwrap();
+    assert!(t.elapsed() >= std::time::Duration::from_millis(100));
+    assert_eq!(sim.read(&format!("{RP0}/firmware")).unwrap(), "late.elf\n");
+}
