@@ -345,3 +345,24 @@ pub fn leaves_no_release_flag(core: &Core) -> Verdict {
     })?;
     Ok("flag cleared once the container ended".into())
 }
+
+/// Someone stops the core through sysfs: the container ends with 100.
+pub fn stopped_from_outside(core: &Core) -> Verdict {
+    let (bundle, pid) = started(core, "outside", "trace alive\n")?;
+    core.set_state("stop")
+        .map_err(|e| format!("sysfs stop: {e}"))?;
+    let code = system::wait_pid(pid, 5 * SECOND);
+    let after = core.state();
+    let status = bundle.status()?;
+    deleted(&bundle, core, false)?;
+    ensure(code == Some(100), || {
+        format!("monitor exit status {code:?}, expected 100")
+    })?;
+    ensure(after == "offline", || {
+        format!("core {after} after an outside stop")
+    })?;
+    ensure(status == "stopped", || {
+        format!("status {status} after an outside stop")
+    })?;
+    Ok("100, stopped".into())
+}

@@ -127,3 +127,40 @@ pub fn created_endpoint(core: &Core) -> Verdict {
     ];
     streams(core, "logctrl", &fw, &settings, &numbered("named line", 3))
 }
+
+/// A crash leaves the firmware's last trace lines and the kernel's crash line
+/// in the container's output before the monitor exits with 134.
+pub fn crash_context(core: &Core) -> Verdict {
+    let script = "trace last words\nsleep 300\ncrash fatal-error\n";
+    let fw = hybrid_sim::firmware::Firmware::new()
+        .with_trace(4096)
+        .script(script)
+        .bytes();
+    let bundle = Bundle::new("lastwords", Some(&fw), &[(SOURCE, "trace")])?;
+    let create = bundle.create();
+    create.ok().map_err(|e| format!("create: {e}"))?;
+    let pid = bundle.monitor_pid()?;
+    run(&["start", "lastwords"])
+        .ok()
+        .map_err(|e| format!("start: {e}"))?;
+    let code = system::wait_pid(pid, 5 * SECOND);
+    let out = std::fs::read_to_string(&create.stdout_path).unwrap_or_default();
+    let logs = run(&["logs", "lastwords"]);
+    run(&["delete", "--force", "lastwords"])
+        .ok()
+        .map_err(|e| format!("delete --force: {e}"))?;
+    core.wait_state("offline", SECOND)?;
+    ensure(code == Some(134), || {
+        format!("monitor exit status {code:?}, expected 134")
+    })?;
+    for text in [&out, &logs.stdout] {
+        ensure(
+            text.lines().filter(|l| l.ends_with("last words")).count() == 1,
+            || format!("last trace line not there exactly once: {text:?}"),
+        )?;
+        ensure(text.contains("crash detected in m4"), || {
+            format!("no kernel crash line: {text:?}")
+        })?;
+    }
+    Ok("last trace line and the kernel's crash line on stdout and in `logs`; 134".into())
+}

@@ -66,6 +66,7 @@ pub const ALL: &[Scenario] = &[
         "runtime: firmware crash, recovery disabled",
         lifecycle::crash_exit,
     ),
+    check("runtime: core stopped from outside", lifecycle::stopped_from_outside),
     check("runtime: entry point is not an ELF", errors::not_elf),
     check(
         "runtime: entry point missing from the rootfs",
@@ -118,6 +119,7 @@ pub const ALL: &[Scenario] = &[
         interrupted::start_killed,
     ),
     check("runtime: logs from the trace buffer", logs::trace),
+    check("runtime: a crash's last trace lines and kernel line in the logs", logs::crash_context),
     check("runtime: logs from the rpmsg tty", logs::tty),
     check("runtime: logs from an rpmsg endpoint", logs::endpoint),
     gap(
