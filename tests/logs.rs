@@ -322,6 +322,39 @@ fn raw_endpoint_lines_reach_stdout_and_logs() {
 }
 
 #[test]
+fn each_endpoint_message_is_a_line_unless_it_is_a_full_one() {
+    let rig = Rig::new();
+    // The firmware echoes what it receives; we send through the same endpoint device.
+    let fw = Firmware::new().with_rpmsg().script("echo\n");
+    let mut r = rig.launch(
+        "msgs",
+        &fw,
+        &[("io.hybrid-runtime.log.source", "endpoint")],
+        Out::Read,
+    );
+    wait_for("the endpoint", || !source_of(&rig, "msgs").is_empty());
+    let source = source_of(&rig, "msgs");
+    let dev = source.split_whitespace().nth(1).unwrap();
+    let mut ept = fs::OpenOptions::new()
+        .write(true)
+        .open(rig.sim.path(&format!("dev/{dev}")))
+        .unwrap();
+    let full = "x".repeat(496);
+    for msg in ["alpha", "beta\n", "gamma\r\n", &full, "tail"] {
+        std::io::Write::write_all(&mut ept, msg.as_bytes()).unwrap();
+    }
+    let want = [
+        "alpha".to_string(),
+        "beta".into(),
+        "gamma".into(),
+        format!("{full}tail"),
+    ];
+    assert_eq!(r.until_count(4), want);
+    rig.stop(&mut r);
+    assert_eq!(rig.logs("msgs", &[]), want);
+}
+
+#[test]
 fn created_endpoint_gets_the_hello_and_is_destroyed_at_stop() {
     let rig = Rig::new();
     // The firmware announces `fw-log`, which no kernel driver claims: the endpoint is created

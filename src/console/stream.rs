@@ -15,7 +15,7 @@ use crate::monitor::Source as MonitorSource;
 use crate::platform::kmsg::CoreEvent;
 use crate::platform::rpmsg::{self, Channel, Kind};
 use crate::platform::trace::{self, TraceFile, TraceFollower, Update};
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -415,7 +415,9 @@ impl LogStream {
         let mut text = String::from(what);
         text.push('\n');
         let path = self.state_dir.join(SOURCE_FILE);
-        if let Err(e) = fs::write(&path, text) {
+        if let Err(e) =
+            crate::container::write_atomic(&self.state_dir, SOURCE_FILE, text.as_bytes())
+        {
             warn(&[
                 "cannot record the log source in ",
                 &path.to_string_lossy(),
@@ -439,13 +441,22 @@ impl MonitorSource for LogStream {
     fn ready(&mut self) {
         let mut buf = [0u8; 4096];
         for _ in 0..64 {
-            let f = match &mut self.active {
-                Active::Tty(f) | Active::Endpoint { file: f, .. } => f,
+            let (f, messages) = match &mut self.active {
+                Active::Tty(f) => (f, false),
+                Active::Endpoint { file, .. } => (file, true),
                 _ => return,
             };
             match rpmsg::read_available(f, &mut buf) {
                 Ok(0) => return,
-                Ok(n) => self.push(n, &buf),
+                Ok(n) => {
+                    self.push(n, &buf);
+                    // A message is a line even without its newline, unless it is a full one
+                    // (a longer line sent in pieces).
+                    if messages && n < rpmsg::MAX_PAYLOAD && buf[n - 1] != b'\n' {
+                        let sinks = &mut self.sinks;
+                        self.lines.flush(&mut |l| sinks.line(l));
+                    }
+                }
                 Err(_) => {
                     // The channel went away (the kernel is restarting the core, or it stopped):
                     // look for it again.

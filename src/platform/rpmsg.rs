@@ -23,6 +23,9 @@ const TTY_CHANNELS: [&str; 3] = [
 const NAME_SERVICE: &str = "rpmsg_ns";
 /// The channel that rpmsg_char turns into an endpoint device by itself (kernel ≥ 5.18).
 pub const RAW_CHANNEL: &str = "rpmsg-raw";
+/// Largest payload of one message with the kernel's 512-byte buffers: a message this long may
+/// be part of a longer line.
+pub const MAX_PAYLOAD: usize = 496;
 /// How long a created endpoint's device may take to appear.
 const NEW_DEVICE_WAIT: Duration = Duration::from_secs(1);
 /// Address meaning "any" when creating an endpoint.
