@@ -33,12 +33,11 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
                 .map(|_| 0);
         }
     }
-    let c = match Container::load(&g.root, &a.container_id) {
+    let (c, _lock) = match Container::load_locked(&g.root, &a.container_id) {
         Ok(c) => c,
         Err(_) if a.force && !dir.exists() => return Ok(0),
         Err(e) => return Err(e),
     };
-    let _lock = lock(&c.dir)?;
     remove::delete(g, &c, a.force)?;
     Ok(0)
 }

@@ -3,7 +3,7 @@
 use argh::FromArgs;
 
 use crate::cli::{parse, Global};
-use crate::container::{lock, stop, Container};
+use crate::container::{stop, Container};
 use crate::error::{Error, Result};
 
 #[derive(FromArgs)]
@@ -27,8 +27,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     };
     let _ = a.all;
     let sig = stop::parse_signal(&a.signal)?;
-    let c = Container::load(&g.root, &a.container_id)?;
-    let _lock = lock(&c.dir)?;
+    let (c, _lock) = Container::load_locked(&g.root, &a.container_id)?;
     let seen = c.seen(&g.host);
     if !seen.status.can_kill() {
         return Err(Error::new("container not running"));

@@ -3,7 +3,7 @@
 use argh::FromArgs;
 
 use crate::cli::{parse, Global};
-use crate::container::{control, lock, Container};
+use crate::container::{control, Container};
 use crate::error::{cat, Error, Result};
 use crate::oci::status::Status;
 
@@ -19,8 +19,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(a) = parse::<Args>("start", args)? else {
         return Ok(0);
     };
-    let c = Container::load(&g.root, &a.container_id)?;
-    let _lock = lock(&c.dir)?;
+    let (c, _lock) = Container::load_locked(&g.root, &a.container_id)?;
     let status = c.seen(&g.host).status;
     if !status.can_start() {
         let why = match status {

@@ -89,7 +89,7 @@ fn open_append(path: &Path) -> Result<File> {
         .create(true)
         .append(true)
         .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
         .open(path)
         .ctx_path("cannot open the log file", path)
 }

@@ -159,6 +159,20 @@ impl Container {
         Ok(Container { dir, record })
     }
 
+    /// Load, take the lock, and load again: what another command finished while this one
+    /// waited for the lock (a create writing its monitor, a delete) is what this one sees.
+    pub fn load_locked(root: &Path, id: &str) -> Result<(Container, File)> {
+        let first = Container::load(root, id)?;
+        let lock = lock(&first.dir).map_err(|e| {
+            if e.errno == libc::ENOENT {
+                Error::new(cat(&["container ", id, " does not exist"]))
+            } else {
+                e
+            }
+        })?;
+        Ok((Container::load(root, id)?, lock))
+    }
+
     pub fn monitor_alive(&self) -> bool {
         process::alive(self.record.pid, self.record.pid_start)
     }
