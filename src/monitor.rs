@@ -567,7 +567,14 @@ impl Monitor {
         }
         // Log sources flush on drop; the device and the rest close as we exit, the claim last.
         self.sources.clear();
-        drop(self.cdev.take());
+        if let Some(cdev) = self.cdev.take() {
+            // The flag belongs to the processor: leave it set only while the core still runs
+            // ours, so that the kernel stops it when the device closes.
+            let state = self.setup.core.state().unwrap_or_default();
+            if state != "running" && state != "attached" {
+                let _ = cdev.set_shutdown_on_release(false);
+            }
+        }
         let _claim = self.setup.claim.take();
         match ending.signal {
             Some(sig) => crate::sys::die_by_signal(sig),

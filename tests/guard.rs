@@ -358,3 +358,58 @@ fn start_refuses_a_core_that_is_no_longer_offline_without_a_second_reference() {
     assert_eq!(reap(pid), Err(libc::SIGKILL));
     assert_eq!(rt.sim.state(0), "running");
 }
+
+/// The last value the shutdown-on-release flag of core 0 was set to.
+fn release_flag(rt: &Rt) -> Option<String> {
+    rt.sim.events(0).iter().rev().find_map(|e| {
+        e.strip_prefix("set-shutdown-on-release ")
+            .map(str::to_string)
+    })
+}
+
+#[test]
+fn the_release_flag_is_cleared_after_every_kind_of_end() {
+    let rt = Rt::new(&[]);
+    // kill TERM: the monitor clears it; kill KILL: the kill command does; a monitor killed
+    // from outside: delete does.
+    for (round, how) in ["TERM", "KILL", "outside"].iter().enumerate() {
+        let id = format!("flag{round}");
+        let pid = rt.create_fw(&id, "f.elf", &Firmware::new());
+        rt.ok(&["start", &id]);
+        assert_eq!(release_flag(&rt).as_deref(), Some("1"));
+        match *how {
+            "outside" => kill(pid, libc::SIGKILL),
+            sig => {
+                rt.ok(&["kill", &id, sig]);
+            }
+        }
+        reap(pid).ok();
+        if *how != "outside" {
+            assert_eq!(release_flag(&rt).as_deref(), Some("0"), "after kill {how}");
+        }
+        rt.ok(&["delete", &id]);
+        assert_eq!(
+            release_flag(&rt).as_deref(),
+            Some("0"),
+            "after {how} and delete"
+        );
+        rt.assert_no_trace(&id, 0, "offline");
+    }
+    // Someone else's sysfs start then survives any open and close of the device.
+    rt.sim.install_firmware("other.elf", &Firmware::new());
+    rt.sim
+        .write("sys/class/remoteproc/remoteproc0/firmware", "other.elf")
+        .unwrap();
+    rt.sim
+        .write("sys/class/remoteproc/remoteproc0/state", "start")
+        .unwrap();
+    drop(
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(rt.sim.path("dev/remoteproc0"))
+            .unwrap(),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(rt.sim.state(0), "running");
+}

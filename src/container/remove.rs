@@ -36,6 +36,9 @@ pub fn delete(g: &Global, c: &Container, force: bool) -> Result<()> {
     if !c.record.firmware.is_empty() {
         firmware::unstage(&g.host, &c.record.id);
     }
+    if c.record.guard == "cdev" {
+        claim::clear_release_flag(&g.host, &c.record.core);
+    }
     if !c.record.core.is_empty() {
         claim::remove_if_free(
             &g.host,

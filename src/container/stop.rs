@@ -138,5 +138,8 @@ pub fn kill(host: &Host, c: &Container, sig: i32, monitor_lost: bool) -> Result<
             ") did not end within 10 s of the signal",
         ])));
     }
+    if sig == libc::SIGKILL && c.record.guard == "cdev" {
+        crate::platform::claim::clear_release_flag(host, &c.record.core);
+    }
     Ok(())
 }

@@ -99,6 +99,26 @@ pub fn remove_if_free(host: &Host, dev: &str, root: &str, id: &str) {
     }
 }
 
+/// Turn the kernel's shutdown-on-release off again for core `dev` once no container holds it
+/// and it no longer runs: the flag belongs to the processor, so left set it would let any
+/// later open and close of `/dev/remoteprocN` stop a core someone else started.
+pub fn clear_release_flag(host: &Host, dev: &str) {
+    let Ok(file) = File::open(host.claims().join(dev)) else {
+        return;
+    };
+    if crate::sys::flock(&file, true, true).is_err() {
+        return;
+    }
+    let class = host.remoteproc_class().join(dev);
+    let state = crate::platform::remoteproc::read_attr(&class.join("state")).unwrap_or_default();
+    if state == "running" || state == "attached" {
+        return;
+    }
+    if let Ok(cdev) = crate::platform::cdev::Cdev::open(&host.dev(dev)) {
+        let _ = cdev.set_shutdown_on_release(false);
+    }
+}
+
 impl Claim {
     /// Remove the claim file while still holding it (rollback of a failed create).
     pub fn remove(self) {
