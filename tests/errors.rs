@@ -389,3 +389,24 @@ fn features_say_which_mechanism_guards_each_core() {
     );
     assert!(f["ociVersionMax"].as_str().unwrap().starts_with("1."));
 }
+
+#[test]
+fn the_claims_directory_is_no_container() {
+    let rt = Rt::new(&[]);
+    Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();
+    // With the default layout the state root and the claims share /run/hybrid-runtime.
+    let root = rt.sim.path("run/hybrid-runtime");
+    let o = std::process::Command::new(common::BIN)
+        .arg("--root")
+        .arg(&root)
+        .arg("--host-root")
+        .arg(rt.sim.root())
+        .args(["create", "a.elf", "cores"])
+        .current_dir(&rt.work)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is reserved in this state root"));
+    assert_eq!(rt.sim.state(0), "offline");
+    assert!(!rt.claim(0).exists());
+}

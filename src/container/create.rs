@@ -55,6 +55,14 @@ impl Undo<'_> {
 pub fn create(g: &Global, req: &Request) -> Result<i32> {
     id::validate(&req.id)?;
     let dir = dir_of(&g.root, &req.id);
+    if dir == g.host.claims() {
+        return Err(Error::new(cat(&[
+            "container id ",
+            &req.id,
+            " is reserved in this state root: the core claims live in ",
+            &dir.to_string_lossy(),
+        ])));
+    }
     if dir.exists() {
         return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
     }
