@@ -366,3 +366,41 @@ pub fn stopped_from_outside(core: &Core) -> Verdict {
     })?;
     Ok("100, stopped".into())
 }
+
+/// Many lifecycles in a row with rpmsg channels: each ends offline and the
+/// kernel is left with no virtio device nor rpmsg node behind.
+pub fn repeated_lifecycles(core: &Core) -> Verdict {
+    const ROUNDS: usize = 10;
+    for round in 1..=ROUNDS {
+        let id = format!("round{round}");
+        let (bundle, pid) = started(core, &id, "echo\ntty hello\n")?;
+        run(&["kill", &id, "TERM"])
+            .ok()
+            .map_err(|e| format!("round {round}: kill: {e}"))?;
+        let code = system::wait_pid(pid, 5 * SECOND);
+        ensure(code == Some(143), || {
+            format!("round {round}: monitor exit status {code:?}")
+        })?;
+        deleted(&bundle, core, false)?;
+    }
+    let left = |dir: &str, keep: fn(&str) -> bool| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| keep(n))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let virtio = left("/sys/bus/virtio/devices", |_| true);
+    let nodes = left("/dev", |n| {
+        n.starts_with("ttyRPMSG") || n.starts_with("rpmsg")
+    });
+    ensure(virtio.is_empty() && nodes.is_empty(), || {
+        format!("left behind: {virtio:?} {nodes:?}")
+    })?;
+    Ok(format!(
+        "{ROUNDS} rounds; no virtio device or rpmsg node left"
+    ))
+}

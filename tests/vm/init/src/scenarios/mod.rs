@@ -48,10 +48,9 @@ pub const ALL: &[Scenario] = &[
         "runtime: full lifecycle through /dev/remoteprocN",
         lifecycle::full_lifecycle,
     ),
-    gap(
+    check(
         "runtime: the core's shutdown-on-release flag is cleared after the container",
         lifecycle::leaves_no_release_flag,
-        "the monitor never clears RPROC_SET_SHUTDOWN_ON_RELEASE, which the kernel keeps per processor",
     ),
     check(
         "runtime: monitor SIGKILLed, kernel stops the core",
@@ -66,7 +65,14 @@ pub const ALL: &[Scenario] = &[
         "runtime: firmware crash, recovery disabled",
         lifecycle::crash_exit,
     ),
-    check("runtime: core stopped from outside", lifecycle::stopped_from_outside),
+    check(
+        "runtime: core stopped from outside",
+        lifecycle::stopped_from_outside,
+    ),
+    check(
+        "runtime: ten lifecycles in a row with rpmsg",
+        lifecycle::repeated_lifecycles,
+    ),
     check("runtime: entry point is not an ELF", errors::not_elf),
     check(
         "runtime: entry point missing from the rootfs",
@@ -119,7 +125,10 @@ pub const ALL: &[Scenario] = &[
         interrupted::start_killed,
     ),
     check("runtime: logs from the trace buffer", logs::trace),
-    check("runtime: a crash's last trace lines and kernel line in the logs", logs::crash_context),
+    check(
+        "runtime: a crash's last trace lines and kernel line in the logs",
+        logs::crash_context,
+    ),
     check("runtime: logs from the rpmsg tty", logs::tty),
     check("runtime: logs from an rpmsg endpoint", logs::endpoint),
     gap(
