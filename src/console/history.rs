@@ -5,9 +5,9 @@
 use crate::console::store::{self, rotation};
 use crate::console::timestamp;
 use crate::error::{Context, Result};
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Rotations looked for (the cap on `io.hybrid-runtime.log.max-files`).
@@ -40,7 +40,7 @@ pub struct Log {
 impl Log {
     pub fn open(state_dir: &Path) -> Log {
         let path = state_dir.join(store::FILE_NAME);
-        let current = File::open(&path).ok();
+        let current = open_log(&path).ok();
         Log {
             path,
             current,
@@ -71,7 +71,7 @@ impl Log {
         };
         for f in &files {
             // A rotation may vanish while a running container rotates again: skip it.
-            if let Ok(file) = File::open(f) {
+            if let Ok(file) = open_log(f) {
                 copy_records(file, f, p, &mut skip)?;
             }
         }
@@ -85,7 +85,7 @@ impl Log {
     pub fn follow(&mut self, p: &mut Printer) -> Result<()> {
         loop {
             let Some(cur) = &mut self.current else {
-                self.current = File::open(&self.path).ok();
+                self.current = open_log(&self.path).ok();
                 if self.current.is_none() {
                     return Ok(());
                 }
@@ -109,7 +109,7 @@ impl Log {
             match fs::metadata(&self.path) {
                 // Rotated: the old file was drained above, go on with the new one.
                 Ok(m) if Some(m.ino()) != ours => {
-                    self.current = File::open(&self.path).ok();
+                    self.current = open_log(&self.path).ok();
                     self.partial.clear();
                 }
                 // Truncated in place (no rotations kept): start over.
@@ -123,8 +123,16 @@ impl Log {
     }
 }
 
+/// Log files are never read through a symbolic link.
+fn open_log(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
 fn count_lines(path: &Path) -> Result<usize> {
-    match File::open(path) {
+    match open_log(path) {
         Ok(mut f) => count_lines_of(&mut f, path),
         Err(_) => Ok(0),
     }

@@ -149,6 +149,18 @@ mod tests {
     }
 
     #[test]
+    fn a_log_file_that_is_a_symlink_is_refused() {
+        let d = temp_dir("symlink");
+        let target = d.join("elsewhere");
+        fs::write(&target, "untouched").unwrap();
+        std::os::unix::fs::symlink(&target, d.join(FILE_NAME)).unwrap();
+        let e = LogFile::open(&d.join(FILE_NAME), 1 << 20, 1).err().unwrap();
+        assert_eq!(e.errno, libc::ELOOP);
+        assert_eq!(fs::read_to_string(&target).unwrap(), "untouched");
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
     fn no_rotations_means_truncate_in_place() {
         let d = temp_dir("truncate");
         let p = d.join(FILE_NAME);
