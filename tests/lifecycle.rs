@@ -342,10 +342,14 @@ fn leftovers_of_a_create_that_died_are_creating_then_deleted() {
     assert_eq!(rt.run(&["start", "half"]).code, 1);
     rt.ok(&["delete", "half"]);
     rt.assert_no_trace("half", 0, "offline");
-    // Killed even earlier: a state dir without a record.
+    // Killed even earlier: a state dir, a claim and a firmware copy, without a record.
     std::fs::create_dir_all(rt.state_dir("early")).unwrap();
-    rt.ok(&["delete", "early"]);
-    assert!(!rt.state_dir("early").exists());
+    std::fs::create_dir_all(rt.firmware_copy("early")).unwrap();
+    std::fs::write(rt.firmware_copy("early").join("e.elf"), b"x").unwrap();
+    std::fs::create_dir_all(rt.claim(0).parent().unwrap()).unwrap();
+    std::fs::write(rt.claim(0), format!("{}\nearly\n", rt.root.display())).unwrap();
+    rt.ok(&["delete", "--force", "early"]);
+    rt.assert_no_trace("early", 0, "offline");
 }
 
 #[test]

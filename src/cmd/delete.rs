@@ -28,6 +28,12 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
         // What a create that died before writing its record left behind.
         let _lock = lock(&dir)?;
         if !dir.join(STATE_FILE).exists() {
+            crate::platform::firmware::unstage(&g.host, &a.container_id);
+            crate::platform::claim::remove_all_of(
+                &g.host,
+                &g.root.to_string_lossy(),
+                &a.container_id,
+            );
             return std::fs::remove_dir_all(&dir)
                 .ctx_path("removing", &dir)
                 .map(|_| 0);

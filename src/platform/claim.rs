@@ -99,6 +99,18 @@ pub fn remove_if_free(host: &Host, dev: &str, root: &str, id: &str) {
     }
 }
 
+/// Remove every free claim of container `id` of state root `root` (its record is lost).
+pub fn remove_all_of(host: &Host, root: &str, id: &str) {
+    let Ok(entries) = std::fs::read_dir(host.claims()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if let Some(dev) = entry.file_name().to_str() {
+            remove_if_free(host, dev, root, id);
+        }
+    }
+}
+
 /// Turn the kernel's shutdown-on-release off again for core `dev` once no container holds it
 /// and it no longer runs: the flag belongs to the processor, so left set it would let any
 /// later open and close of `/dev/remoteprocN` stop a core someone else started.
