@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{ensure, eventually, Verdict};
 use crate::kernel::Core;
-use crate::runtime::{run, Bundle};
+use crate::runtime::{run, Bundle, CORE_KEY};
 use crate::system;
 
 const SOURCE: &str = "io.hybrid-runtime.log.source";
@@ -163,4 +163,71 @@ pub fn crash_context(core: &Core) -> Verdict {
         })?;
     }
     Ok("last trace line and the kernel's crash line on stdout and in `logs`; 134".into())
+}
+
+/// Two cores at once, started in the reverse order of their numbers so that
+/// remoteproc0's rpmsg devices are not number 0: each container gets its own
+/// core's lines only, and stopping one leaves the other running.
+pub fn two_cores_at_once(core: &Core) -> Verdict {
+    let r5 = Core::find("r5").map_err(|e| e.to_string())?;
+    ensure(r5.state() == "offline", || format!("r5 is {}", r5.state()))?;
+    let fw = |who: &str| {
+        let script = format!("sleep 200\nrepeat 3\ntty from {who} {{n}}\nsleep 50\nend\n");
+        hybrid_sim::firmware::Firmware::new()
+            .with_rpmsg()
+            .script(&script)
+            .bytes()
+    };
+    let mut running = Vec::new();
+    for (id, name) in [("on-r5", "r5"), ("on-m4", "m4")] {
+        let bundle = Bundle::new(id, Some(&fw(name)), &[(CORE_KEY, name), (SOURCE, "tty")])?;
+        let create = bundle.create();
+        create.ok().map_err(|e| format!("create {id}: {e}"))?;
+        let pid = bundle.monitor_pid()?;
+        run(&["start", id])
+            .ok()
+            .map_err(|e| format!("start {id}: {e}"))?;
+        running.push((bundle, pid, create.stdout_path, name));
+    }
+    let stdout = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let complete = eventually(5 * SECOND, || {
+        running
+            .iter()
+            .all(|(_, _, out, name)| stdout(out).contains(&format!("from {name} 3")))
+    });
+    let (first, rest) = running.split_first().ok_or("no containers")?;
+    run(&["kill", &first.0.id, "TERM"])
+        .ok()
+        .map_err(|e| format!("kill: {e}"))?;
+    system::wait_pid(first.1, 5 * SECOND);
+    let other_state = core.state();
+    for (bundle, pid, ..) in rest {
+        run(&["kill", &bundle.id, "TERM"])
+            .ok()
+            .map_err(|e| format!("kill: {e}"))?;
+        system::wait_pid(*pid, 5 * SECOND);
+    }
+    for (bundle, ..) in &running {
+        run(&["delete", "--force", &bundle.id])
+            .ok()
+            .map_err(|e| format!("delete: {e}"))?;
+    }
+    ensure(complete, || {
+        let outs: Vec<String> = running.iter().map(|(_, _, out, _)| stdout(out)).collect();
+        format!("container stdouts: {outs:?}")
+    })?;
+    for (bundle, _, out, name) in &running {
+        let text = stdout(out);
+        let foreign = text
+            .lines()
+            .filter(|l| l.contains("from ") && !l.contains(&format!("from {name} ")))
+            .count();
+        ensure(foreign == 0, || {
+            format!("{} got another core's lines: {text:?}", bundle.id)
+        })?;
+    }
+    ensure(other_state == "running", || {
+        format!("m4 {other_state} after the r5 container was killed")
+    })?;
+    Ok("each container saw only its core's tty lines; killing one left the other running".into())
 }

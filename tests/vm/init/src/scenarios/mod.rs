@@ -154,6 +154,10 @@ pub const ALL: &[Scenario] = &[
         attached::adopted,
     ),
     check(
+        "runtime: two cores at once, each with its own tty",
+        logs::two_cores_at_once,
+    ),
+    check(
         "kernel: crash with recovery disabled",
         kernel::crash_recovery_disabled,
     ),
