@@ -133,7 +133,7 @@ static int fake_load(struct rproc *rproc, const struct firmware *fw)
 
 /*
  * A firmware without a resource table still boots, as with the i.MX and STM32
- * drivers; the stock helper alone would refuse it with EINVAL.
+ * drivers; rproc_elf_load_rsc_table alone would refuse it with EINVAL.
  */
 static int fake_parse_fw(struct rproc *rproc, const struct firmware *fw)
 {
