@@ -613,7 +613,7 @@ fn logging_can_be_turned_off() {
     });
     let out = rig.run(&["logs", "off"]);
     assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("disabled by io.hybrid-runtime.log.source=none"));
+        .contains("has no firmware log: logging is disabled (log source none)"));
     rig.stop(&mut r);
     assert!(r.seen.is_empty());
 }

@@ -1,9 +1,8 @@
 //! The monitor's log stream: picks the firmware's log source once the core runs (discovery is
 //! retried for a while, channels appear after the firmware announces them), reads it — tty and
 //! endpoints when `poll(2)` says so, the trace buffer on the monitor's tick (it has no
-//! notification) — and sends every whole line
-//! to the container's stdout and to `console.log`. What was chosen, or why nothing could be,
-//! is recorded in `console.source` for the `logs` command.
+//! notification) — and sends every whole line to `console.log` and the container's stdout.
+//! What was chosen, or why nothing could be, is recorded in `console.source` for `logs`.
 
 use crate::console::config::{LogConfig, Source};
 use crate::console::lines::LineBuffer;
@@ -148,7 +147,7 @@ impl LogStream {
             },
         };
         if s.cfg.source == Source::None {
-            s.record("none logging is disabled by io.hybrid-runtime.log.source=none");
+            s.record("none logging is disabled (log source none)");
         } else {
             // Channels, and then their device nodes, appear moments after the core starts.
             let until = Instant::now() + FIRST_LOOK;
