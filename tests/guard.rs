@@ -413,3 +413,17 @@ fn the_release_flag_is_cleared_after_every_kind_of_end() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert_eq!(rt.sim.state(0), "running");
 }
+
+#[test]
+fn a_stale_claim_is_taken_over() {
+    let rt = Rt::new(&[]);
+    // A claim nobody holds a lock on: its container's monitor is long gone.
+    std::fs::create_dir_all(rt.claim(0).parent().unwrap()).unwrap();
+    std::fs::write(rt.claim(0), "/somewhere/else\nghost\n").unwrap();
+    let pid = rt.create_fw("heir", "h.elf", &Firmware::new());
+    let holder = std::fs::read_to_string(rt.claim(0)).unwrap();
+    assert_eq!(holder, format!("{}\nheir\n", rt.root.display()));
+    rt.ok(&["delete", "heir"]);
+    assert_eq!(reap(pid), Err(libc::SIGKILL));
+    rt.assert_no_trace("heir", 0, "offline");
+}
