@@ -137,6 +137,11 @@ static int fake_load(struct rproc *rproc, const struct firmware *fw)
  */
 static int fake_parse_fw(struct rproc *rproc, const struct firmware *fw)
 {
+	struct fake_rproc *fr = rproc->priv;
+
+	/* Until this firmware's vendor resource says otherwise: no script. */
+	fr->script_da = 0;
+	fr->script_len = 0;
 	if (rproc_elf_load_rsc_table(rproc, fw))
 		dev_info(&rproc->dev, "no resource table in the firmware\n");
 	return 0;
@@ -205,6 +210,7 @@ static int fake_send(struct fake_rproc *fr, u32 src, u32 dst, const void *data, 
 		return -ENODEV;
 	if (fr->last_avail[0] == READ_ONCE(vr->avail->idx))
 		return -ENOBUFS;
+	/* Read the ring entry only after the index that published it. */
 	virt_rmb();
 	head = vr->avail->ring[fr->last_avail[0] % vr->num];
 	d = &vr->desc[head];
@@ -221,6 +227,7 @@ static int fake_send(struct fake_rproc *fr, u32 src, u32 dst, const void *data, 
 	used = vr->used->idx;
 	vr->used->ring[used % vr->num].id = head;
 	vr->used->ring[used % vr->num].len = sizeof(*msg) + len;
+	/* The message and its used entry are visible before the index that publishes them. */
 	virt_wmb();
 	WRITE_ONCE(vr->used->idx, used + 1);
 	fr->last_avail[0]++;
@@ -236,7 +243,7 @@ static void fake_send_wait(struct fake_rproc *fr, u32 src, u32 dst, const void *
 	for (tries = 0; tries < 200 && !kthread_should_stop(); tries++) {
 		if (fake_send(fr, src, dst, data, len) == 0)
 			return;
-		msleep(10);
+		usleep_range(10000, 20000);
 	}
 	dev_warn(&fr->rproc->dev, "fake-rproc: dropped a message to 0x%x\n", dst);
 }
@@ -308,6 +315,7 @@ static void fake_receive(struct fake_rproc *fr)
 		size_t len = 0;
 		u16 head, used;
 
+		/* Read the ring entry only after the index that published it. */
 		virt_rmb();
 		head = vr->avail->ring[fr->last_avail[1] % vr->num];
 		d = &vr->desc[head];
@@ -315,12 +323,14 @@ static void fake_receive(struct fake_rproc *fr)
 			msg = phys_to_virt(d->addr);
 			src = msg->src;
 			dst = msg->dst;
-			len = min_t(size_t, msg->len, min_t(size_t, d->len - sizeof(*msg), sizeof(buf)));
+			len = min_t(size_t, d->len - sizeof(*msg), sizeof(buf));
+			len = min_t(size_t, msg->len, len);
 			memcpy(buf, msg->data, len);
 		}
 		used = vr->used->idx;
 		vr->used->ring[used % vr->num].id = head;
 		vr->used->ring[used % vr->num].len = 0;
+		/* The used entry is visible before the index that publishes it. */
 		virt_wmb();
 		WRITE_ONCE(vr->used->idx, used + 1);
 		fr->last_avail[1]++;
