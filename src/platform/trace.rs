@@ -331,6 +331,32 @@ mod tests {
     }
 
     #[test]
+    fn any_sequence_of_snapshots_is_taken_without_failing() {
+        let mut seed = 7_u64;
+        let mut rand = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        let mut f = TraceFollower::default();
+        let mut snap = Vec::new();
+        for _ in 0..20_000 {
+            match rand(4) {
+                0 => snap.truncate(rand(snap.len() as u64 + 1) as usize),
+                1 => snap.resize(rand(300) as usize, b'a' + rand(3) as u8),
+                _ => {
+                    if !snap.is_empty() {
+                        let i = rand(snap.len() as u64) as usize;
+                        snap[i] = [b'\n', 0, b'z', b'a'][rand(4) as usize];
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            f.update(&snap, &mut out);
+            assert!(out.len() <= snap.len());
+        }
+    }
+
+    #[test]
     fn a_shorter_buffer_is_a_restart() {
         let mut f = TraceFollower::default();
         let mut out = Vec::new();
