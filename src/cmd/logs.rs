@@ -1,7 +1,7 @@
 //! `logs <ID> [-f|--follow] [--tail N] [--timestamps]`: print what a container's firmware wrote,
 //! rotations included; with `--follow`, keep printing until the container stops.
 
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::time::Duration;
 
 use argh::FromArgs;
@@ -39,15 +39,14 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let c = Container::load(&g.root, &a.id)?;
     if let Ok(source) = std::fs::read_to_string(c.dir.join(SOURCE_FILE)) {
         if let Some(reason) = source.trim_end().strip_prefix("none ") {
-            eprintln!(
-                "{}",
-                cat(&[
-                    "hybrid-runtime: container ",
-                    &a.id,
-                    " has no firmware log: ",
-                    reason
-                ])
-            );
+            let note = cat(&[
+                "hybrid-runtime: container ",
+                &a.id,
+                " has no firmware log: ",
+                reason,
+                "\n",
+            ]);
+            let _ = io::stderr().write_all(note.as_bytes());
         }
     }
     let stdout = io::stdout();
