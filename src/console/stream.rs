@@ -28,6 +28,8 @@ const FIRST_LOOK: Duration = Duration::from_millis(100);
 const FIRST_LOOK_STEP: Duration = Duration::from_millis(5);
 /// Time the kernel takes, after saying it recovers the core, to reload the firmware.
 const RELOAD_GRACE: Duration = Duration::from_millis(50);
+/// Wake-ups in a row with nothing to read after which the source is reopened.
+const MAX_EMPTY_WAKEUPS: u32 = 1000;
 /// Lines of the trace buffer written to the log when the core crashes.
 const CRASH_TAIL: usize = 20;
 /// Records what the monitor chose: `<kind> <detail>`, or `none <reason>`.
@@ -99,6 +101,8 @@ pub struct LogStream {
     trace_file: TraceFile,
     /// The kernel is recovering the core: from this instant the trace buffer is a new one.
     trace_restarts: Option<Instant>,
+    /// Times in a row the source's descriptor was ready with nothing to read.
+    empty_wakeups: u32,
     snap: Vec<u8>,
     bytes: Vec<u8>,
     sinks: Sinks,
@@ -139,6 +143,7 @@ impl LogStream {
             follower: TraceFollower::default(),
             trace_file: TraceFile::default(),
             trace_restarts: None,
+            empty_wakeups: 0,
             snap: Vec::new(),
             bytes: Vec::new(),
             sinks: Sinks {
@@ -340,6 +345,7 @@ impl LogStream {
         match opened {
             Ok((active, rec)) => {
                 self.active = active;
+                self.empty_wakeups = 0;
                 self.record(&rec);
                 self.hello();
                 if let Active::Trace = self.active {
@@ -439,15 +445,27 @@ impl MonitorSource for LogStream {
     /// The descriptor is readable (or hung up): take what is there.
     fn ready(&mut self) {
         let mut buf = [0u8; 4096];
-        for _ in 0..64 {
+        for round in 0..64 {
             let (f, messages) = match &mut self.active {
                 Active::Tty(f) => (f, false),
                 Active::Endpoint { file, .. } => (file, true),
                 _ => return,
             };
             match rpmsg::read_available(f, &mut buf) {
-                Ok(0) => return,
+                Ok(0) => {
+                    // Woken with nothing to read, again and again: a device in a state that
+                    // poll reports forever (the monitor would spin). Let it go and look again.
+                    if round == 0 {
+                        self.empty_wakeups += 1;
+                        if self.empty_wakeups > MAX_EMPTY_WAKEUPS {
+                            self.close_source();
+                            self.active = Active::Pending { deadline: None };
+                        }
+                    }
+                    return;
+                }
                 Ok(n) => {
+                    self.empty_wakeups = 0;
                     self.push(n, &buf);
                     // A message is a line even without its newline, unless it is a full one
                     // (a longer line sent in pieces).
