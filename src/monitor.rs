@@ -103,7 +103,11 @@ pub fn run(setup: Setup, ready: OwnedFd) -> ! {
     let mut ready = File::from(ready);
     match Monitor::new(setup) {
         Ok(mut m) => {
-            let _ = ready.write_all(b"ok");
+            // `create` died before hearing that we are ready (an engine killed it): no one
+            // knows this monitor, so end now; the kernel releases the core claim.
+            if ready.write_all(b"ok").is_err() {
+                crate::sys::exit_now(EXIT_MONITOR_FAILED);
+            }
             drop(ready);
             let ending = m.run();
             m.end(ending)

@@ -360,3 +360,61 @@ fn sandbox_and_firmware_container_of_one_pod() {
     assert!(!e.root.join("pod").exists());
     e.assert_nothing_left("fw");
 }
+
+#[test]
+fn create_killed_at_any_moment_then_delete_force_leaves_nothing() {
+    let e = Engine::new();
+    e.bundle(&firmware(), false, serde_json::json!({}));
+    let out = std::fs::File::create(e.sim.path("work/killed.out")).unwrap();
+    for step in 0..40u64 {
+        let id = format!("k{step}");
+        let mut child = Command::new(BIN)
+            .arg("--root")
+            .arg(&e.root)
+            .arg("--host-root")
+            .arg(e.sim.root())
+            .args(["create", "--bundle", e.bundle.to_str().unwrap(), &id])
+            .env("HYBRID_CONFIG", e.sim.path("no-config.json"))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out.try_clone().unwrap())
+            .spawn()
+            .unwrap();
+        // An impatient engine: SIGKILL somewhere between exec and the end of create.
+        std::thread::sleep(Duration::from_micros(step * 250));
+        let _ = child.kill();
+        let _ = child.wait();
+        // What the shim does after a failed create.
+        e.ok(&["delete", "--force", &id]);
+        assert!(!e.root.join(&id).exists(), "step {step}: state dir left");
+        let claim = e.sim.path("run/hybrid-runtime/cores/remoteproc0");
+        let wait_end = Instant::now() + Duration::from_secs(5);
+        // A monitor that ended stays a zombie of this process (the subreaper) until the
+        // test ends: its descriptors, and with them the claim's lock, are gone already.
+        let free = || {
+            std::fs::File::open(&claim).map_or(true, |f| {
+                // SAFETY: flock on a descriptor we own; released when f closes.
+                unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+            })
+        };
+        while !free() && Instant::now() < wait_end {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            free(),
+            "step {step}: the core is still claimed after delete --force"
+        );
+        assert_eq!(e.sim.state(0), "offline", "step {step}");
+        let copies = e.sim.path("lib/firmware/hybrid-runtime");
+        assert!(
+            !copies.join(&id).exists(),
+            "step {step}: firmware copy left"
+        );
+    }
+    // The core is usable afterwards.
+    e.ok(&["create", "--bundle", e.bundle.to_str().unwrap(), "after"]);
+    e.ok(&["start", "after"]);
+    assert_eq!(e.sim.state(0), "running");
+    e.ok(&["delete", "--force", "after"]);
+    e.assert_nothing_left("after");
+}

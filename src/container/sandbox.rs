@@ -122,7 +122,10 @@ fn run(dir: &Path, mut record: Record, ready: OwnedFd) -> ! {
             crate::sys::exit_now(1)
         }
     };
-    let _ = ready.write_all(b"ok");
+    // `create` died before hearing that we are ready: no one knows this monitor.
+    if ready.write_all(b"ok").is_err() {
+        crate::sys::exit_now(1);
+    }
     drop(ready);
     loop {
         let mut fds = [
