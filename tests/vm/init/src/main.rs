@@ -59,7 +59,7 @@ fn main() {
                     (Ok(note), Some(_)) => {
                         passed += 1;
                         println!(
-                            "vm: PASS {} ({ms} ms): {note} (known gap fixed: drop its mark)",
+                            "vm: PASS {} ({ms} ms): {note} (a known gap passed: drop its mark once it always does)",
                             scenario.name
                         );
                     }

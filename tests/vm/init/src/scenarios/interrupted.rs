@@ -48,9 +48,8 @@ fn delays() -> impl Iterator<Item = (String, Cut)> {
 }
 
 /// One create of container `id` cut at `cut`, then `delete --force`: the core
-/// must stay offline and nothing of the container may remain (its firmware copy
-/// checked when `copy` is set). Returns the outcome.
-fn create_cut(core: &Core, id: &str, when: &str, cut: &Cut, copy: bool) -> Result<String, String> {
+/// must stay offline and nothing of the container may remain. Returns the outcome.
+fn create_cut(core: &Core, id: &str, when: &str, cut: &Cut) -> Result<String, String> {
     let bundle = Bundle::new(id, Some(&firmware("trace cut\n")), &[])?;
     let dir = bundle.dir.to_string_lossy().into_owned();
     let pid_file = format!("{dir}/init.pid");
@@ -79,7 +78,7 @@ fn create_cut(core: &Core, id: &str, when: &str, cut: &Cut, copy: bool) -> Resul
         format!("core {} after delete --force", core.state())
     })?;
     let path = format!("/lib/firmware/hybrid-runtime/{id}");
-    ensure(!copy || !std::path::Path::new(&path).exists(), || {
+    ensure(!std::path::Path::new(&path).exists(), || {
         format!("create killed {when} ({status}), then delete --force, left {path}")
     })?;
     Ok(if finished { "done".to_string() } else { status })
@@ -88,9 +87,7 @@ fn create_cut(core: &Core, id: &str, when: &str, cut: &Cut, copy: bool) -> Resul
 pub fn create_killed(core: &Core) -> Verdict {
     let mut outcomes = Vec::new();
     for (i, (when, cut)) in delays().enumerate() {
-        // A cut between staging and recording leaves the firmware copy: a known gap,
-        // shown by create_killed_at_staging, so the copy is not checked here.
-        outcomes.push(create_cut(core, &format!("cut{i}"), &when, &cut, false)?);
+        outcomes.push(create_cut(core, &format!("cut{i}"), &when, &cut)?);
     }
     Ok(format!(
         "core never left running; outcomes by delay: {}",
@@ -101,7 +98,7 @@ pub fn create_killed(core: &Core) -> Verdict {
 /// The window between staging the firmware copy and recording the container.
 pub fn create_killed_at_staging(core: &Core) -> Verdict {
     let cut = Cut::When("/lib/firmware/hybrid-runtime/staged".into());
-    let outcome = create_cut(core, "staged", "as its firmware copy appeared", &cut, true)?;
+    let outcome = create_cut(core, "staged", "as its firmware copy appeared", &cut)?;
     Ok(format!("nothing left behind; outcome {outcome}"))
 }
 

@@ -114,11 +114,9 @@ pub const ALL: &[Scenario] = &[
         "runtime: create SIGKILLed at any point",
         interrupted::create_killed,
     ),
-    gap(
+    check(
         "runtime: create SIGKILLed between staging and recording",
         interrupted::create_killed_at_staging,
-        "delete --force of a container whose create died right after staging its firmware \
-         leaves <fwdir>/hybrid-runtime/<id>/",
     ),
     check(
         "runtime: start SIGKILLed at any point",
