@@ -106,7 +106,7 @@ fn no_vdev_no_channels() {
 
 #[test]
 fn tty_channel_is_a_raw_terminal() {
-    let sim = run(Firmware::new().script("repeat 2\ntty hello {n}\nend\necho\n"));
+    let sim = run(Firmware::new().script("echo\nrepeat 2\ntty hello {n}\nend\n"));
     let dev = find(&sim, "tty", "rpmsg-tty").unwrap();
     let fd = Fd::open(
         &sim.path(&format!("dev/{dev}")),
@@ -153,7 +153,7 @@ fn firmware_waits_for_the_host() {
 
 #[test]
 fn raw_endpoint_one_message_per_read() {
-    let sim = run(Firmware::new().script("repeat 3\nept m{n}\nend\necho\n"));
+    let sim = run(Firmware::new().script("echo\nrepeat 3\nept m{n}\nend\n"));
     let dev = find(&sim, "rpmsg", "rpmsg-raw").unwrap();
     let fd = Fd::open(
         &sim.path(&format!("dev/{dev}")),
@@ -201,7 +201,14 @@ fn blocked_endpoint_reader_gets_epipe_when_the_core_stops() {
 
 #[test]
 fn control_device_creates_and_destroys_endpoints() {
-    let sim = run(Firmware::new().script("announce my-chan\necho\n"));
+    // The firmware tells through its trace when it echoes: only then is a
+    // message sure to come back (the core runs on its own after `start`).
+    let sim = run(Firmware::new()
+        .with_trace(64)
+        .script("announce my-chan\necho\ntrace ready\n"));
+    assert!(eventually(|| sim
+        .read("sys/kernel/debug/remoteproc/remoteproc0/trace0")
+        .is_ok_and(|t| t == "ready\n")));
     assert_eq!(
         list(&sim, "sys/bus/rpmsg/devices"),
         [
@@ -253,7 +260,7 @@ fn crash_takes_the_channels_away() {
 #[test]
 fn two_cores_get_their_own_channels_with_global_numbers() {
     let sim = Sim::start(&["--processor", "name=m4", "--processor", "name=r5"]).unwrap();
-    let fw = Firmware::new().with_rpmsg().script("echo\n");
+    let fw = Firmware::new().with_rpmsg().script("echo\nept ready\n");
     sim.install_firmware("rproc-m4-fw", &fw);
     sim.install_firmware("rproc-r5-fw", &fw);
     sim.write("sys/class/remoteproc/remoteproc1/state", "start")
@@ -283,6 +290,11 @@ fn two_cores_get_their_own_channels_with_global_numbers() {
     );
     // Each endpoint talks to its own core.
     let fd = Fd::open(&sim.path("dev/rpmsg1"), libc::O_RDWR).unwrap();
+    assert_eq!(
+        read_msg(&fd, 512),
+        b"ready\n",
+        "the firmware echoes from now on"
+    );
     fd.write(b"to m4").unwrap();
     assert_eq!(read_msg(&fd, 512), b"to m4");
     assert_eq!(sim.read("sim/remoteproc0/rx").unwrap(), "rpmsg-raw to m4\n");
