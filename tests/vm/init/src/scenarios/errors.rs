@@ -100,3 +100,55 @@ pub fn kernel_rejects_image(core: &Core) -> Verdict {
     })?;
     Ok(format!("{msg} (status {status})"))
 }
+
+/// `if-running=stop` takes over a core someone started through sysfs, but
+/// only when its stop really brings it offline (one power reference).
+pub fn if_running_stop(core: &Core) -> Verdict {
+    let setting = [("io.hybrid-runtime.if-running", "stop")];
+    std::fs::create_dir_all("/lib/firmware/vm").map_err(|e| e.to_string())?;
+    std::fs::write(
+        "/lib/firmware/vm/other.elf",
+        firmware("trace someone else\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    core.write(core.sys("firmware"), "vm/other.elf")
+        .map_err(|e| format!("firmware: {e}"))?;
+    // Started twice: one stop leaves it running, so the takeover must be refused.
+    core.set_state("start")
+        .map_err(|e| format!("sysfs start: {e}"))?;
+    core.set_state("start")
+        .map_err(|e| format!("second sysfs start: {e}"))?;
+    let twice = Bundle::new("twice", Some(&firmware("trace mine\n")), &setting)?;
+    let refused = twice.create();
+    let after_refusal = core.state();
+    ensure(refused.code > 0, || {
+        format!("create over a doubly started core exited {}", refused.code)
+    })?;
+    ensure(after_refusal == "running", || {
+        format!("core {after_refusal} after the refused takeover")
+    })?;
+    ensure(!twice.state_dir().exists(), || {
+        "state dir left after a refused create".into()
+    })?;
+    // Now one reference is left: the takeover works.
+    let once = Bundle::new("once", Some(&firmware("trace mine\n")), &setting)?;
+    once.create()
+        .ok()
+        .map_err(|e| format!("create over a singly started core: {e}"))?;
+    let pid = once.monitor_pid()?;
+    run(&["start", "once"])
+        .ok()
+        .map_err(|e| format!("start: {e}"))?;
+    let loaded = std::fs::read_to_string(core.sys("firmware")).unwrap_or_default();
+    run(&["delete", "--force", "once"])
+        .ok()
+        .map_err(|e| format!("delete --force: {e}"))?;
+    crate::system::wait_pid(pid, std::time::Duration::from_secs(5));
+    ensure(loaded.trim().ends_with("once/fw.elf"), || {
+        format!("core runs {loaded:?} after the takeover")
+    })?;
+    Ok(format!(
+        "two references: refused ({}); one: taken over",
+        refused.stderr.trim()
+    ))
+}

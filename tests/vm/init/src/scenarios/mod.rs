@@ -83,6 +83,10 @@ pub const ALL: &[Scenario] = &[
         errors::core_busy,
     ),
     check(
+        "runtime: if-running=stop and the power references",
+        errors::if_running_stop,
+    ),
+    check(
         "runtime: image the kernel rejects at start",
         errors::kernel_rejects_image,
     ),
