@@ -5,12 +5,13 @@ use argh::FromArgs;
 use crate::cli::{parse, Global};
 use crate::container::{stop, Container};
 use crate::error::{Error, Result};
+use crate::oci::status::Status;
 
 #[derive(FromArgs)]
 /// Stop a container's firmware with a signal: TERM (default), INT, QUIT or KILL, by name
 /// (with or without SIG, any case) or number.
 struct Args {
-    /// accepted for runc compatibility (a container has one process)
+    /// as runc: also succeed on a stopped container (a container has one process)
     #[argh(switch, short = 'a')]
     all: bool,
     /// the container
@@ -25,11 +26,15 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(a) = parse::<Args>("kill", args)? else {
         return Ok(0);
     };
-    let _ = a.all;
     let sig = stop::parse_signal(&a.signal)?;
     let (c, _lock) = Container::load_locked(&g.root, &a.container_id)?;
     let seen = c.seen(&g.host);
     if !seen.status.can_kill() {
+        // As runc: `kill --all` (what containerd sends when it removes a task) has nothing
+        // left to signal in a stopped container and succeeds; a plain kill is refused.
+        if a.all && seen.status == Status::Stopped {
+            return Ok(0);
+        }
         return Err(Error::new("container not running"));
     }
     stop::kill(&g.host, &c, sig, seen.monitor_lost)?;
