@@ -13,7 +13,7 @@ use crate::monitor::{self, Setup};
 use crate::oci::bundle::Bundle;
 use crate::oci::select::{self, IfRunning};
 use crate::oci::{id, rootfs};
-use crate::platform::{claim, elf, firmware};
+use crate::platform::{claim, firmware};
 
 use super::sandbox;
 use super::terminal::{self, Terminal};
@@ -134,14 +134,7 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
             .unwrap_or("");
         let cwd = process.map(|p| p.cwd.as_str()).unwrap_or("/");
         let img = rootfs::find(&bundle.rootfs(), arg0, cwd, bundle.env("PATH"))?;
-        elf::check(&img.data).map_err(|why| {
-            Error::new(cat(&[
-                "firmware ",
-                &img.shown,
-                " is not a usable firmware image: ",
-                why,
-            ]))
-        })?;
+        img.check()?;
         Some(img)
     };
     // Adopting a core someone started through sysfs: holding the device with shutdown-on-release
@@ -232,7 +225,7 @@ fn prepare(
     let firmware = match &image {
         Some(img) => {
             undo.staged = true;
-            firmware::stage(&g.host, &req.id, &img.basename, &img.data)?
+            firmware::stage(&g.host, &req.id, &img.basename, &img.file, img.len)?
         }
         None => String::new(),
     };

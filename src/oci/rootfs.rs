@@ -2,7 +2,6 @@
 //! component by component with lstat, `..` refused, absolute or escaping symlinks refused, and
 //! the final file opened with O_NOFOLLOW.
 
-use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -12,11 +11,13 @@ const MAX_SYMLINKS: usize = 40;
 /// A firmware file larger than this is refused before it is read.
 pub const MAX_FIRMWARE: u64 = 128 << 20;
 
-/// The firmware image: where it was found (inside the rootfs) and its bytes.
+/// The firmware image: where it was found (inside the rootfs), the file opened there and its
+/// length (read in small pieces, never whole).
 pub struct Image {
     pub shown: String,
     pub basename: String,
-    pub data: Vec<u8>,
+    pub file: std::fs::File,
+    pub len: u64,
 }
 
 /// Resolve `arg0` as runc would: absolute → under the rootfs; with a `/` → from `cwd`; a bare
@@ -187,21 +188,33 @@ fn open(rootfs: &Path, comps: &[String], arg0: &str) -> Result<Image> {
             " MiB: no remote core loads that much",
         ])));
     }
-    let mut data = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_FIRMWARE)
-        .read_to_end(&mut data)
-        .map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                cat(&["reading firmware ", &shown]),
-            )
-        })?;
     let basename = comps.last().cloned().unwrap_or_default();
     Ok(Image {
         shown,
         basename,
-        data,
+        file,
+        len: meta.len(),
     })
+}
+
+impl Image {
+    /// Check that the file is a firmware image a core can load, reading only its headers.
+    pub fn check(&self) -> Result<()> {
+        let verdict = crate::platform::elf::check_file(&self.file, self.len).map_err(|e| {
+            Error::os(
+                e.raw_os_error().unwrap_or(libc::EIO),
+                cat(&["reading firmware ", &self.shown]),
+            )
+        })?;
+        verdict.map_err(|why| {
+            Error::new(cat(&[
+                "firmware ",
+                &self.shown,
+                " is not a usable firmware image: ",
+                why,
+            ]))
+        })
+    }
 }
 
 #[cfg(test)]

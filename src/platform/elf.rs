@@ -3,57 +3,83 @@
 
 /// `Err(reason)` says what is wrong with the image, for a message naming the file.
 pub fn check(data: &[u8]) -> Result<(), &'static str> {
-    if data.len() < 4 || &data[..4] != b"\x7fELF" {
+    check_at(data.len() as u64, &mut |offset, buf| {
+        let start = offset as usize;
+        match data.get(start..start + buf.len()) {
+            Some(bytes) => {
+                buf.copy_from_slice(bytes);
+                true
+            }
+            None => false,
+        }
+    })
+}
+
+/// The same checks on a file of `len` bytes, reading only its headers. `Err` is an error
+/// reading the file; `Ok(Err(reason))` says what is wrong with the image.
+pub fn check_file(file: &std::fs::File, len: u64) -> std::io::Result<Result<(), &'static str>> {
+    use std::os::unix::fs::FileExt;
+    let mut failed = None;
+    let verdict = check_at(
+        len,
+        &mut |offset, buf| match file.read_exact_at(buf, offset) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        },
+    );
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(verdict),
+    }
+}
+
+/// The checks on an image of `len` bytes whose parts `read(offset, buf)` fills (false: could not).
+fn check_at(len: u64, read: &mut dyn FnMut(u64, &mut [u8]) -> bool) -> Result<(), &'static str> {
+    const UNREADABLE: &str = "unreadable";
+    let mut head = [0u8; 64];
+    if !read(0, &mut head[..len.min(64) as usize]) {
+        return Err(UNREADABLE);
+    }
+    if len < 4 || &head[..4] != b"\x7fELF" {
         return Err("not an ELF file");
     }
-    if data.len() < 52 {
+    if len < 52 {
         return Err("truncated ELF header");
     }
-    let wide = match data[4] {
+    let wide = match head[4] {
         1 => false,
         2 => true,
         _ => return Err("unknown ELF class"),
     };
-    let le = match data[5] {
+    let le = match head[5] {
         1 => true,
         2 => false,
         _ => return Err("unknown ELF byte order"),
     };
-    let u16_at = |o: usize| -> u64 {
-        let b = [data[o], data[o + 1]];
-        u64::from(if le {
-            u16::from_le_bytes(b)
-        } else {
-            u16::from_be_bytes(b)
-        })
-    };
-    let u32_at = |o: usize| -> u64 {
-        let b = [data[o], data[o + 1], data[o + 2], data[o + 3]];
-        u64::from(if le {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        })
-    };
-    let u64_at = |o: usize| -> u64 {
+    // The unsigned number of 2, 4 or 8 bytes at `bytes[at..at + size]`.
+    let num = |bytes: &[u8], at: usize, size: usize| -> u64 {
         let mut b = [0u8; 8];
-        b.copy_from_slice(&data[o..o + 8]);
         if le {
+            b[..size].copy_from_slice(&bytes[at..at + size]);
             u64::from_le_bytes(b)
         } else {
+            b[8 - size..].copy_from_slice(&bytes[at..at + size]);
             u64::from_be_bytes(b)
         }
     };
-    if wide && data.len() < 64 {
+    if wide && len < 64 {
         return Err("truncated ELF header");
     }
-    if u16_at(16) != 2 {
+    if num(&head, 16, 2) != 2 {
         return Err("not an executable ELF image (e_type is not ET_EXEC)");
     }
     let (phoff, phentsize, phnum) = if wide {
-        (u64_at(32), u16_at(54), u16_at(56))
+        (num(&head, 32, 8), num(&head, 54, 2), num(&head, 56, 2))
     } else {
-        (u32_at(28), u16_at(42), u16_at(44))
+        (num(&head, 28, 4), num(&head, 42, 2), num(&head, 44, 2))
     };
     let min_entry = if wide { 56 } else { 32 };
     if phnum == 0 {
@@ -65,23 +91,27 @@ pub fn check(data: &[u8]) -> Result<(), &'static str> {
     let end = phoff
         .checked_add(phentsize * phnum)
         .ok_or("truncated program headers")?;
-    if end > data.len() as u64 {
+    if end > len {
         return Err("truncated program headers");
     }
+    let mut ph = [0u8; 56];
+    let ph = &mut ph[..min_entry as usize];
     for i in 0..phnum {
-        let ph = (phoff + i * phentsize) as usize;
-        if u32_at(ph) != 1 {
+        if !read(phoff + i * phentsize, ph) {
+            return Err(UNREADABLE);
+        }
+        if num(ph, 0, 4) != 1 {
             continue;
         }
         let (offset, filesz) = if wide {
-            (u64_at(ph + 8), u64_at(ph + 32))
+            (num(ph, 8, 8), num(ph, 32, 8))
         } else {
-            (u32_at(ph + 4), u32_at(ph + 16))
+            (num(ph, 4, 4), num(ph, 16, 4))
         };
         let seg_end = offset
             .checked_add(filesz)
             .ok_or("truncated loadable segment")?;
-        if seg_end > data.len() as u64 {
+        if seg_end > len {
             return Err("truncated loadable segment");
         }
         return Ok(());

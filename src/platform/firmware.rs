@@ -2,7 +2,7 @@
 //! parameter if set, else `/lib/firmware`; never changed here), and the per-container copy
 //! `<dir>/hybrid-runtime/<id>/<name>` written atomically and removed on delete.
 
-use std::io::Write;
+use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 
@@ -46,8 +46,15 @@ fn container_dir(host: &Host, id: &str) -> PathBuf {
     host.path(&host_dir(host)).join("hybrid-runtime").join(id)
 }
 
-/// Copy `data` to the container's firmware directory (temp file + rename); returns its name.
-pub fn stage(host: &Host, id: &str, basename: &str, data: &[u8]) -> Result<String> {
+/// Copy the `len` bytes of `firmware` (from its start, through a small buffer or in the kernel)
+/// to the container's firmware directory (temp file + rename); returns its name.
+pub fn stage(
+    host: &Host,
+    id: &str,
+    basename: &str,
+    firmware: &std::fs::File,
+    len: u64,
+) -> Result<String> {
     let fwdir = host_dir(host);
     let dir = container_dir(host, id);
     let fail = |e: std::io::Error, what: &str| {
@@ -94,7 +101,9 @@ pub fn stage(host: &Host, id: &str, basename: &str, data: &[u8]) -> Result<Strin
         .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(&tmp)
-        .and_then(|mut f| f.write_all(data).and_then(|_| f.sync_all()))
+        .and_then(|mut f| {
+            std::io::copy(&mut Read::take(firmware, len), &mut f).and_then(|_| f.sync_all())
+        })
         .and_then(|_| std::fs::rename(&tmp, dir.join(basename)));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
