@@ -119,7 +119,12 @@ fn monitor_cost(pid: i32) -> (String, String) {
         .lines()
         .find(|l| l.starts_with("VmRSS:"))
         .map_or("?", |l| l[6..].trim());
-    (format!("{share:.1} %"), rss.to_string())
+    let idle = if share == 0.0 {
+        format!("< {:.1} % (not one clock tick in 2 s)", 100.0 / hz / 2.0)
+    } else {
+        format!("{share:.1} %")
+    };
+    (idle, rss.to_string())
 }
 
 /// The monitor SIGKILLed at several moments after start (rpmsg channels coming
