@@ -40,10 +40,11 @@ impl Image {
         Ok(cat(&["blobs/sha256/", hex]))
     }
 
-    /// Check the blob `digest` of `size` bytes (`what` it is, for messages) by reading it whole.
+    /// Check the blob `digest` of `size` bytes (`what` it is, for messages) by reading it whole,
+    /// in small pieces that are not kept.
     pub fn verify(&self, what: &str, digest: &str, size: u64) -> Result<()> {
         let path = self.blob_path(digest)?;
-        self.verify_file(what, &path, Some(digest), Some(size))
+        self.hash_file(what, &path, Some(digest), Some(size), false)
             .map(|_| ())
     }
 
@@ -55,6 +56,18 @@ impl Image {
         path: &str,
         digest: Option<&str>,
         size: Option<u64>,
+    ) -> Result<Vec<u8>> {
+        self.hash_file(what, path, digest, size, true)
+    }
+
+    /// `verify_file`, returning the bytes only if `json` (and they are small enough for JSON).
+    fn hash_file(
+        &self,
+        what: &str,
+        path: &str,
+        digest: Option<&str>,
+        size: Option<u64>,
+        json: bool,
     ) -> Result<Vec<u8>> {
         let named = cat(&[what, " (", digest.unwrap_or(path), ")"]);
         let Some((mut r, len)) = self.files.open(path)? else {
@@ -72,7 +85,7 @@ impl Image {
                 ])));
             }
         }
-        let keep = len <= JSON_MAX;
+        let keep = json && len <= JSON_MAX;
         let mut data = Vec::new();
         let mut hash = Sha256::new();
         let mut buf = vec![0u8; 64 * 1024];
