@@ -427,3 +427,51 @@ fn a_stale_claim_is_taken_over() {
     assert_eq!(reap(pid), Err(libc::SIGKILL));
     rt.assert_no_trace("heir", 0, "offline");
 }
+
+#[test]
+fn the_same_id_under_two_state_roots_never_shares_a_firmware_copy() {
+    let rt = Rt::new(&["--processor", "name=m4", "--processor", "name=r5f"]);
+    Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();
+    let create = |root: &str, core: &str| {
+        // stderr in a file: the monitor of a successful create keeps it open.
+        let err = rt.work.join(format!("{root}.err"));
+        let status = std::process::Command::new(common::BIN)
+            .arg("--root")
+            .arg(rt.work.join(root))
+            .arg("--host-root")
+            .arg(rt.sim.root())
+            .args(["create", "a.elf", "same"])
+            .env("HYBRID_CORE", core)
+            .current_dir(&rt.work)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .status()
+            .unwrap();
+        (status, std::fs::read_to_string(&err).unwrap())
+    };
+    let first = create("ns1", "m4");
+    assert!(first.0.success(), "{}", first.1);
+    let copy = rt.firmware_copy("same").join("a.elf");
+    let before = std::fs::metadata(&copy).unwrap().modified().unwrap();
+    let second = create("ns2", "r5f");
+    assert_eq!(second.0.code(), Some(1));
+    assert!(second.1.contains("already exists"), "{}", second.1);
+    assert_eq!(
+        std::fs::metadata(&copy).unwrap().modified().unwrap(),
+        before,
+        "first copy untouched"
+    );
+    assert!(!rt.work.join("ns2/same").exists());
+    assert!(!rt.claim(1).exists());
+    let o = std::process::Command::new(common::BIN)
+        .arg("--root")
+        .arg(rt.work.join("ns1"))
+        .arg("--host-root")
+        .arg(rt.sim.root())
+        .args(["delete", "--force", "same"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(!copy.exists());
+}

@@ -224,8 +224,10 @@ fn prepare(
     }
     let firmware = match &image {
         Some(img) => {
+            // A failed stage cleans up after itself, and never touches a copy that is not ours.
+            let name = firmware::stage(&g.host, &req.id, &img.basename, &img.file, img.len)?;
             undo.staged = true;
-            firmware::stage(&g.host, &req.id, &img.basename, &img.file, img.len)?
+            name
         }
         None => String::new(),
     };

@@ -87,9 +87,17 @@ pub fn stage(
         return Err(refuse(&top));
     }
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-            return Err(fail(e, "create a directory"))
+        // Copies are named by container id only: the same id under another state root (another
+        // engine namespace) must not overwrite, and later delete, the copy a core runs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::new(cat(&[
+                "the firmware copy ",
+                &dir.to_string_lossy(),
+                " already exists: a container with the same id runs under another state root \
+                 (ids must be unique across them), or a crashed create left it (remove it)",
+            ])))
         }
+        Err(e) => return Err(fail(e, "create a directory")),
         _ if !own_dir(&dir) => return Err(refuse(&dir)),
         _ => {}
     }
