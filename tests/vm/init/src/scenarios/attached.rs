@@ -97,9 +97,14 @@ pub fn adopted(_: &Core) -> Verdict {
     if after_term != "offline" {
         let _ = core.set_state("stop");
     }
-    Ok(format!(
-        "monitor SIGKILLed → detached by the kernel; kill TERM → 143, core {after_term}"
-    ))
+    // `kill` ends the firmware on request, adopted or not (README, exit codes).
+    ensure(after_term == "offline", || {
+        format!("r5 {after_term} after kill TERM")
+    })?;
+    Ok(
+        "monitor SIGKILLed → detached by the kernel; kill TERM → 143, core stopped on request"
+            .into(),
+    )
 }
 
 pub fn needs_a_selector(_: &Core) -> Verdict {
