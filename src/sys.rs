@@ -320,3 +320,15 @@ pub fn c_args(argc: i32, argv: *const *const libc::c_char) -> Vec<String> {
     }
     args
 }
+
+/// unshare(2): move this process into new namespaces of the kinds in `flags` (CLONE_NEW*).
+pub fn unshare(flags: i32) -> io::Result<()> {
+    // SAFETY: plain syscall with integer flags.
+    cvt(unsafe { libc::unshare(flags) }).map(|_| ())
+}
+
+/// setns(2): join the namespace open on `ns` (e.g. `/proc/<pid>/ns/net`), of kind `nstype`.
+pub fn setns(ns: &impl AsRawFd, nstype: i32) -> io::Result<()> {
+    // SAFETY: plain syscall on a descriptor we hold.
+    cvt(unsafe { libc::setns(ns.as_raw_fd(), nstype) }).map(|_| ())
+}

@@ -420,3 +420,103 @@ fn create_killed_at_any_moment_then_delete_force_leaves_nothing() {
     e.ok(&["delete", "--force", "after"]);
     e.assert_nothing_left("after");
 }
+
+/// The namespace `kind` (`ipc`, `uts`, `net`) of process `pid`, as its /proc link names it.
+fn ns(pid: i32, kind: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn pod_sandbox_holds_the_pod_namespaces() {
+    let e = Engine::new();
+    let sandbox = |id: &str, namespaces: serde_json::Value| -> Out {
+        let dir = e.sim.path(&format!("work/{id}"));
+        std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+        let config = serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "rootfs"},
+            "process": {"args": ["/pause"], "cwd": "/"},
+            "annotations": {"io.kubernetes.cri.container-type": "sandbox"},
+            "linux": {"namespaces": namespaces},
+        });
+        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+        let pid_file = dir.join("init.pid");
+        e.run(&[
+            "create",
+            "--bundle",
+            dir.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            id,
+        ])
+    };
+    let pid_of = |id: &str| -> i32 {
+        std::fs::read_to_string(e.sim.path(&format!("work/{id}/init.pid")))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // As containerd asks for a pod: new IPC, UTS and network namespaces (pid and mount are
+    // nothing to a pod of firmware).
+    let o = sandbox(
+        "pod-a",
+        serde_json::json!([
+            {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "network"}
+        ]),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let a = pid_of("pod-a");
+    let me = std::process::id() as i32;
+    for kind in ["ipc", "uts", "net"] {
+        assert_ne!(
+            ns(a, kind),
+            ns(me, kind),
+            "{kind}: the sandbox made no namespace"
+        );
+    }
+    assert_eq!(ns(a, "pid"), ns(me, "pid"));
+    assert_eq!(ns(a, "mnt"), ns(me, "mnt"));
+    // A namespace given by path (as the network namespace the engine made) is joined.
+    let o = sandbox(
+        "pod-b",
+        serde_json::json!([{"type": "network", "path": format!("/proc/{a}/ns/net")}]),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let b = pid_of("pod-b");
+    assert_eq!(ns(b, "net"), ns(a, "net"));
+    assert_eq!(ns(b, "ipc"), ns(me, "ipc"));
+    // A path that is no namespace: a clear error and nothing left.
+    let o = sandbox(
+        "pod-c",
+        serde_json::json!([{"type": "network", "path": "/nonexistent/ns/net"}]),
+    );
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .contains("cannot open its network namespace /nonexistent/ns/net"),
+        "{}",
+        o.stderr
+    );
+    assert!(!e.root.join("pod-c").exists());
+    let fifo = e.sim.path("work/not-a-namespace");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let o = sandbox(
+        "pod-d",
+        serde_json::json!([{"type": "ipc", "path": fifo.to_str().unwrap()}]),
+    );
+    assert!(
+        o.code == 1 && o.stderr.contains("cannot join its ipc namespace"),
+        "{}",
+        o.stderr
+    );
+    assert!(!e.root.join("pod-d").exists());
+    for (id, pid) in [("pod-b", b), ("pod-a", a)] {
+        e.ok(&["delete", "--force", id]);
+        assert_eq!(reap(pid), Err(libc::SIGKILL));
+    }
+    e.assert_nothing_left("pod-a");
+}

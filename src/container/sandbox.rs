@@ -1,7 +1,9 @@
 //! The Kubernetes pod sandbox ("pause") container, marked by the annotation
 //! `io.kubernetes.cri.container-type=sandbox` (containerd) or
-//! `io.kubernetes.cri-o.ContainerType=sandbox` (CRI-O). Its monitor stands for the pod: it waits
-//! for `start`, then for a signal, and touches no core, so a RuntimeClass can run whole pods.
+//! `io.kubernetes.cri-o.ContainerType=sandbox` (CRI-O). Its monitor stands for the pod: it holds
+//! the pod's IPC, UTS and network namespaces (new ones, or those at the paths the engine gives),
+//! waits for `start`, then for a signal, and touches no core, so a RuntimeClass can run whole
+//! pods.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -10,7 +12,7 @@ use std::path::Path;
 
 use crate::cli::Global;
 use crate::error::{cat, Context, Error, Result};
-use crate::oci::bundle::Bundle;
+use crate::oci::bundle::{read_config, Bundle};
 
 use super::create::{save, write_pid_file, Request};
 use super::{process, write_atomic, Exit, Record, EXIT_FILE, REPLY_FIFO, STARTED_FILE, START_FIFO};
@@ -30,6 +32,7 @@ pub fn create(g: &Global, req: &Request, dir: &Path, bundle: &Bundle) -> Result<
         .mode(0o700)
         .create(&g.root)
         .ctx_path("creating state root", &g.root)?;
+    let namespaces = namespaces(bundle)?;
     if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(dir) {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
@@ -39,14 +42,20 @@ pub fn create(g: &Global, req: &Request, dir: &Path, bundle: &Bundle) -> Result<
             cat(&["creating ", &dir.to_string_lossy()]),
         ));
     }
-    let made = spawn(g, req, dir, bundle);
+    let made = spawn(g, req, dir, bundle, &namespaces);
     if made.is_err() {
         let _ = std::fs::remove_dir_all(dir);
     }
     made.map(|()| 0)
 }
 
-fn spawn(g: &Global, req: &Request, dir: &Path, bundle: &Bundle) -> Result<()> {
+fn spawn(
+    g: &Global,
+    req: &Request,
+    dir: &Path,
+    bundle: &Bundle,
+    namespaces: &[Namespace],
+) -> Result<()> {
     let lock = super::lock(dir)?;
     let record = Record {
         id: req.id.clone(),
@@ -66,7 +75,7 @@ fn spawn(g: &Global, req: &Request, dir: &Path, bundle: &Bundle) -> Result<()> {
         crate::sys::Forked::Child => {
             drop(ready_read);
             drop(lock);
-            run(dir, record, ready_write)
+            run(dir, record, namespaces, ready_write)
         }
         crate::sys::Forked::Parent(pid) => {
             drop(ready_write);
@@ -97,10 +106,13 @@ fn spawn(g: &Global, req: &Request, dir: &Path, bundle: &Bundle) -> Result<()> {
 }
 
 /// The sandbox monitor: answers `start`, ends with 128+N on signal N. Never returns.
-fn run(dir: &Path, mut record: Record, ready: OwnedFd) -> ! {
+fn run(dir: &Path, mut record: Record, namespaces: &[Namespace], ready: OwnedFd) -> ! {
     crate::sys::setsid();
     let mut ready = std::fs::File::from(ready);
     let mut setup = || -> std::result::Result<(OwnedFd, std::fs::File), String> {
+        for ns in namespaces {
+            enter(ns)?;
+        }
         let signals = crate::sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT])
             .map_err(|e| cat(&["sandbox monitor: signalfd: ", &e.to_string()]))?;
         let requests = std::fs::OpenOptions::new()
@@ -161,4 +173,94 @@ fn run(dir: &Path, mut record: Record, ready: OwnedFd) -> ! {
             }
         }
     }
+}
+
+/// A namespace of the pod that the sandbox holds.
+#[derive(serde::Deserialize)]
+struct Namespace {
+    #[serde(rename = "type")]
+    kind: String,
+    /// Join this one (e.g. the network namespace the engine made); empty: a new one.
+    #[serde(default)]
+    path: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Linux {
+    #[serde(default)]
+    namespaces: Vec<Namespace>,
+}
+
+#[derive(serde::Deserialize)]
+struct NamespacesView {
+    #[serde(default)]
+    linux: Option<Linux>,
+}
+
+/// The CLONE_NEW* flag of the namespaces a sandbox holds. The others mean nothing to a pod of
+/// firmware: a new pid namespace would hold only the monitor's children, and there is no mount
+/// tree, user or cgroup to separate.
+fn flag(kind: &str) -> Option<i32> {
+    match kind {
+        "ipc" => Some(libc::CLONE_NEWIPC),
+        "uts" => Some(libc::CLONE_NEWUTS),
+        "network" => Some(libc::CLONE_NEWNET),
+        _ => None,
+    }
+}
+
+/// The namespaces in the bundle's `linux.namespaces` that the sandbox holds.
+fn namespaces(bundle: &Bundle) -> Result<Vec<Namespace>> {
+    let path = bundle.dir.join("config.json");
+    let data = match read_config(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::os(
+                e.raw_os_error().unwrap_or(libc::EIO),
+                cat(&["reading ", &path.to_string_lossy()]),
+            ))
+        }
+    };
+    let view: NamespacesView = serde_json::from_slice(&data).map_err(|e| {
+        Error::new(cat(&[
+            "invalid linux.namespaces in ",
+            &path.to_string_lossy(),
+            ": ",
+            &e.to_string(),
+        ]))
+    })?;
+    let mut all = view.linux.unwrap_or_default().namespaces;
+    all.retain(|n| flag(&n.kind).is_some());
+    Ok(all)
+}
+
+/// Enter one namespace of the pod: a new one, or the one at its path.
+fn enter(ns: &Namespace) -> std::result::Result<(), String> {
+    let Some(flag) = flag(&ns.kind) else {
+        return Ok(());
+    };
+    let failed = |what: &str, e: std::io::Error| {
+        cat(&[
+            "pod sandbox: cannot ",
+            what,
+            " its ",
+            &ns.kind,
+            " namespace",
+            if ns.path.is_empty() { "" } else { " " },
+            &ns.path,
+            ": ",
+            &crate::sys::strerror(e.raw_os_error().unwrap_or(libc::EIO)),
+        ])
+    };
+    if ns.path.is_empty() {
+        return crate::sys::unshare(flag).map_err(|e| failed("create", e));
+    }
+    // Never block on what is not a namespace file (a planted FIFO).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&ns.path)
+        .map_err(|e| failed("open", e))?;
+    crate::sys::setns(&file, flag).map_err(|e| failed("join", e))
 }

@@ -146,7 +146,7 @@ impl Bundle {
 pub const CONFIG_MAX: u64 = 4 << 20;
 
 /// `config.json`: a regular file (never a FIFO or a device), at most `CONFIG_MAX` bytes.
-fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
+pub fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let f = std::fs::OpenOptions::new()
