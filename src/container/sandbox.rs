@@ -27,12 +27,12 @@ pub fn is_sandbox(bundle: &Bundle) -> bool {
 
 /// Record the sandbox and fork its monitor; on failure nothing is left.
 pub fn create(g: &Global, req: &Request, dir: &Path, bundle: &Bundle) -> Result<i32> {
+    let namespaces = namespaces(bundle)?;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&g.root)
         .ctx_path("creating state root", &g.root)?;
-    let namespaces = namespaces(bundle)?;
     if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(dir) {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
