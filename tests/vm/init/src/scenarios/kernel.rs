@@ -316,3 +316,40 @@ pub fn module_unload(core: &Core) -> Verdict {
             .into(),
     )
 }
+
+/// The sysfs `firmware` attribute: newline cut, empty refused, busy while running;
+/// a name with a `..` component is refused when the firmware is requested.
+pub fn firmware_attribute(core: &Core) -> Verdict {
+    let errno = |r: std::io::Result<()>| r.err().and_then(|e| e.raw_os_error());
+    load(core, "attr.elf", &firmware("trace attr\n"))?;
+    core.write(core.sys("firmware"), "vm/attr.elf\n")
+        .map_err(|e| format!("firmware with newline: {e}"))?;
+    let shown = fs::read_to_string(core.sys("firmware")).unwrap_or_default();
+    ensure(shown == "vm/attr.elf\n", || {
+        format!("firmware reads {shown:?}")
+    })?;
+    let empty = errno(core.write(core.sys("firmware"), "\n"));
+    ensure(empty == Some(libc::EINVAL), || {
+        format!("empty firmware name: errno {empty:?}")
+    })?;
+    start(core)?;
+    let busy = errno(core.write(core.sys("firmware"), "vm/attr.elf"));
+    stop(core)?;
+    ensure(busy == Some(libc::EBUSY), || {
+        format!("firmware while running: errno {busy:?}")
+    })?;
+    core.write(core.sys("firmware"), "vm/../vm/attr.elf")
+        .map_err(|e| format!("dotted name: {e}"))?;
+    let dotted = errno(core.set_state("start"));
+    let state = core.state();
+    if state == "running" {
+        stop(core)?;
+    }
+    ensure(dotted == Some(libc::EINVAL) && state == "offline", || {
+        format!("a `..` name: start errno {dotted:?}, core {state}")
+    })?;
+    Ok(
+        "newline cut, empty → EINVAL, running → EBUSY, a `..` name refused at start (EINVAL)"
+            .into(),
+    )
+}

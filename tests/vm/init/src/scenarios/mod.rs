@@ -172,6 +172,10 @@ pub const ALL: &[Scenario] = &[
         kernel::start_errors,
     ),
     check(
+        "kernel: the sysfs firmware attribute",
+        kernel::firmware_attribute,
+    ),
+    check(
         "kernel: cdev shutdown-on-release, holder SIGKILLed",
         kernel::cdev_release_on_kill,
     ),
