@@ -4,8 +4,10 @@
 //! `main` is the C entry point: std's start-up (which reads /proc/self/maps to place a stack
 //! guard for the main thread) is skipped, which makes every command start faster. SIGPIPE is
 //! ignored as std would.
-#![no_main]
+// Under `cargo test` the test harness provides `main`.
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(argc: i32, argv: *const *const std::ffi::c_char) -> i32 {
     let argv = hybrid_runtime::c_start(argc, argv);
