@@ -58,6 +58,10 @@ pub fn crash_recovery_disabled(core: &Core) -> Verdict {
         .map_err(|e| format!("recovery: {e}"))?;
     start(core)?;
     eventually(2 * SECOND, || core.trace().contains("before the crash"));
+    let channels = eventually(2 * SECOND, || find_dev("ttyRPMSG").is_some());
+    ensure(channels, || {
+        format!("no rpmsg tty before the crash: {:?}", list_dev())
+    })?;
     // 6.1's debugfs `crash` takes the number of enum rproc_crash_type, not a name.
     let by_name = core
         .write(core.debug("crash"), "fatal-error")
@@ -77,9 +81,15 @@ pub fn crash_recovery_disabled(core: &Core) -> Verdict {
     ensure(!kmsg.is_empty(), || {
         "no `crash detected` line in the kernel log".into()
     })?;
+    // The host side of rpmsg stays until the core is stopped.
+    let kept = find_dev("ttyRPMSG").is_some();
     stop(core)?;
+    let gone = eventually(SECOND, || find_dev("ttyRPMSG").is_none());
+    ensure(kept && gone, || {
+        format!("rpmsg tty kept after the crash: {kept}, gone after stop: {gone}")
+    })?;
     Ok(format!(
-        "crash takes a number; crashed, trace kept until stop, stop → offline; kmsg: {}",
+        "crash takes a number; crashed, trace and rpmsg devices kept until stop, stop → offline; kmsg: {}",
         kmsg[kmsg.len() - 1]
     ))
 }
