@@ -453,3 +453,15 @@ fn every_fault_target_fails_once_and_changes_nothing() {
     assert!(t.elapsed() >= std::time::Duration::from_millis(100));
     assert_eq!(sim.read(&format!("{RP0}/firmware")).unwrap(), "late.elf\n");
 }
+
+#[test]
+fn platform_device_and_driver_links() {
+    let sim = Sim::start(&[]).unwrap();
+    let dev = std::fs::canonicalize(sim.path(&format!("{RP0}/device"))).unwrap();
+    assert_eq!(dev.file_name().unwrap(), "sim-rproc.0");
+    let drv = std::fs::read_link(sim.path(&format!("{RP0}/device/driver"))).unwrap();
+    assert_eq!(drv.file_name().unwrap(), "sim-rproc");
+    let back =
+        std::fs::canonicalize(sim.path("sys/bus/platform/drivers/sim-rproc/sim-rproc.0")).unwrap();
+    assert_eq!(back, dev);
+}

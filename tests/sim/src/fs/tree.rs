@@ -164,6 +164,14 @@ fn sys(w: &World, t: &mut Tree) {
             &format!("{pdir}/of_node"),
             format!("../../../firmware/devicetree/base/{node}"),
         );
+        t.link(
+            &format!("{pdir}/driver"),
+            "../../../bus/platform/drivers/sim-rproc".to_string(),
+        );
+        t.link(
+            &format!("bus/platform/drivers/sim-rproc/sim-rproc.{n}"),
+            format!("../../../../{pdir}"),
+        );
         let dir = rproc_dir(n);
         t.link(
             &format!("class/remoteproc/remoteproc{n}"),
