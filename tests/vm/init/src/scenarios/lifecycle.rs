@@ -423,3 +423,40 @@ pub fn repeated_lifecycles(core: &Core) -> Verdict {
         "{ROUNDS} rounds; no virtio device or rpmsg node left"
     ))
 }
+
+/// With the kernel's extra firmware directory set (firmware_class.path), the
+/// firmware is staged there and the kernel loads it from there.
+pub fn firmware_class_path(core: &Core) -> Verdict {
+    const PARAM: &str = "/sys/module/firmware_class/parameters/path";
+    std::fs::create_dir_all("/run/extra-fw").map_err(|e| e.to_string())?;
+    std::fs::write(PARAM, "/run/extra-fw").map_err(|e| format!("{PARAM}: {e}"))?;
+    let result = (|| {
+        let param = std::fs::read_to_string(PARAM).unwrap_or_default();
+        ensure(param.trim_end() == "/run/extra-fw", || {
+            format!("{PARAM} reads {param:?}")
+        })?;
+        let (bundle, pid) = started(core, "fwpath", "trace from the extra directory\n")?;
+        let staged = std::path::Path::new("/run/extra-fw/hybrid-runtime/fwpath").is_dir();
+        let elsewhere = std::path::Path::new("/lib/firmware/hybrid-runtime/fwpath").exists();
+        run(&["kill", "fwpath", "TERM"])
+            .ok()
+            .map_err(|e| format!("kill: {e}"))?;
+        system::wait_pid(pid, 5 * SECOND);
+        deleted(&bundle, core, false)?;
+        let left = std::path::Path::new("/run/extra-fw/hybrid-runtime/fwpath").exists();
+        ensure(staged && !elsewhere, || {
+            format!("staged in the extra directory: {staged}, in /lib/firmware: {elsewhere}")
+        })?;
+        ensure(!left, || {
+            "firmware copy left in the extra directory after delete".into()
+        })?;
+        Ok("staged in and loaded from firmware_class.path; removed on delete".to_string())
+    })();
+    // A NUL clears the string (a newline would be kept as the directory name).
+    std::fs::write(PARAM, "\0").map_err(|e| format!("clearing {PARAM}: {e}"))?;
+    let cleared = std::fs::read_to_string(PARAM).unwrap_or_default();
+    ensure(cleared.trim().is_empty(), || {
+        format!("{PARAM} still reads {cleared:?}")
+    })?;
+    result
+}

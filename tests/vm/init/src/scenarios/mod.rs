@@ -95,6 +95,10 @@ pub const ALL: &[Scenario] = &[
         lifecycle::no_resource_table,
     ),
     check(
+        "runtime: firmware staged in firmware_class.path",
+        lifecycle::firmware_class_path,
+    ),
+    check(
         "runtime: delete --force of a running container",
         lifecycle::delete_force_running,
     ),
