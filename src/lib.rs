@@ -15,6 +15,7 @@ mod monitor;
 mod oci;
 mod platform;
 mod report;
+mod sort;
 mod sys;
 
 /// Run the command line `argv` (argv[0] included); print an error once; return the exit code.

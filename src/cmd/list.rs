@@ -39,7 +39,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
             .collect(),
         Err(_) => Vec::new(),
     };
-    ids.sort();
+    crate::sort::sort_by(&mut ids, |a, b| a < b);
     let states: Vec<state::State> = ids
         .iter()
         .filter_map(|id| Container::load(&g.root, id).ok())

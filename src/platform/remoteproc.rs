@@ -41,7 +41,7 @@ pub fn list(host: &Host) -> io::Result<Vec<Core>> {
             name,
         });
     }
-    cores.sort_by_key(|c| c.index);
+    crate::sort::sort_by(&mut cores, |a, b| a.index < b.index);
     Ok(cores)
 }
 
