@@ -2,7 +2,7 @@
 //! parameter if set, else `/lib/firmware`; never changed here), and the per-container copy
 //! `<dir>/hybrid-runtime/<id>/<name>` written atomically and removed on delete.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 
@@ -46,7 +46,7 @@ fn container_dir(host: &Host, id: &str) -> PathBuf {
     host.path(&host_dir(host)).join("hybrid-runtime").join(id)
 }
 
-/// Copy the `len` bytes of `firmware` (from its start, through a small buffer or in the kernel)
+/// Copy the `len` bytes of `firmware` (from its start, through a small buffer)
 /// to the container's firmware directory (temp file + rename); returns its name.
 pub fn stage(
     host: &Host,
@@ -109,9 +109,7 @@ pub fn stage(
         .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(&tmp)
-        .and_then(|mut f| {
-            std::io::copy(&mut Read::take(firmware, len), &mut f).and_then(|_| f.sync_all())
-        })
+        .and_then(|mut f| copy(firmware, len, &mut f).and_then(|_| f.sync_all()))
         .and_then(|_| std::fs::rename(&tmp, dir.join(basename)));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
@@ -119,6 +117,24 @@ pub fn stage(
         return Err(fail(e, "copy the firmware"));
     }
     Ok(name_for(id, basename))
+}
+
+/// Copy the first `len` bytes of `from` (fewer if it is shorter) to `to` through a small buffer.
+fn copy(mut from: &std::fs::File, len: u64, to: &mut std::fs::File) -> std::io::Result<()> {
+    let mut buf = [0u8; 16 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let want = left.min(buf.len() as u64) as usize;
+        let n = match from.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
 }
 
 /// A directory (not a link), owned by this user, that nobody else may write.
