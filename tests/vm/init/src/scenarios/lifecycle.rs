@@ -460,3 +460,41 @@ pub fn firmware_class_path(core: &Core) -> Verdict {
     })?;
     result
 }
+
+/// `echo DIR > …/firmware_class/parameters/path` keeps the newline in the
+/// kernel's string, so the kernel never finds anything in DIR. The runtime must
+/// either stage where the kernel does look, or refuse at create naming the cause.
+pub fn firmware_class_path_newline(core: &Core) -> Verdict {
+    const PARAM: &str = "/sys/module/firmware_class/parameters/path";
+    std::fs::create_dir_all("/run/extra-fw").map_err(|e| e.to_string())?;
+    std::fs::write(PARAM, "/run/extra-fw\n").map_err(|e| format!("{PARAM}: {e}"))?;
+    let param = std::fs::read_to_string(PARAM).unwrap_or_default();
+    let result = (|| {
+        ensure(param == "/run/extra-fw\n\n", || {
+            format!("{PARAM} reads {param:?}")
+        })?;
+        let bundle = Bundle::new("fwnl", Some(&firmware("trace newline\n")), &[])?;
+        let create = bundle.create();
+        let start = if create.code == 0 {
+            run(&["start", "fwnl"])
+        } else {
+            create
+        };
+        let state = core.state();
+        run(&["delete", "--force", "fwnl"])
+            .ok()
+            .map_err(|e| format!("delete --force: {e}"))?;
+        let msg = start.stderr.trim().to_string();
+        let explained = start.code > 0 && msg.contains("newline");
+        ensure(state == "running" || explained, || {
+            format!("core {state}; {msg}")
+        })?;
+        Ok(if explained {
+            msg
+        } else {
+            "the firmware ran".to_string()
+        })
+    })();
+    std::fs::write(PARAM, "\0").map_err(|e| format!("clearing {PARAM}: {e}"))?;
+    result
+}
