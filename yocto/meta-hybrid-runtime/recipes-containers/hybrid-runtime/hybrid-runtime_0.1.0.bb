@@ -30,6 +30,8 @@ inherit cargo cargo-update-recipe-crates
 
 # Only the runtime: the workspace's simulator and test crates are not built.
 CARGO_BUILD_FLAGS += "--package hybrid-runtime"
+# The release profile strips the binary; leave that to the build system (debug package, QA).
+export CARGO_PROFILE_RELEASE_STRIP = "false"
 
 # The applet names, read from the runtime's applet table (the check in yocto/check compares
 # them with `hybrid-runtime --list`).
