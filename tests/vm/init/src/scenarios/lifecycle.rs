@@ -72,6 +72,14 @@ pub fn full_lifecycle(core: &Core) -> Verdict {
     ensure(guard.as_deref() == Some("cdev"), || {
         format!("state says guard {guard:?}: {}", state.stdout.trim())
     })?;
+    let ps = run(&["ps", "--format", "json", "life"]);
+    ensure(ps.stdout.trim() == format!("[{pid}]"), || {
+        format!("ps printed {:?}", ps.stdout)
+    })?;
+    let list = run(&["list", "--format", "json"]);
+    ensure(list.stdout.contains("\"life\""), || {
+        format!("list printed {:?}", list.stdout)
+    })?;
     let (idle, rss) = monitor_cost(pid);
     run(&["kill", "life", "TERM"])
         .ok()
@@ -89,7 +97,7 @@ pub fn full_lifecycle(core: &Core) -> Verdict {
     })?;
     deleted(&bundle, core, false)?;
     Ok(format!(
-        "created → running (guard cdev, held by the monitor) → 143 → stopped → deleted; \
+        "created → running (guard cdev, held by the monitor; ps, list) → 143 → stopped → deleted; \
          monitor idle {idle} of a CPU under TCG, RSS {rss}"
     ))
 }
