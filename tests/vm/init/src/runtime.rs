@@ -215,3 +215,19 @@ pub fn clean() {
     let _ = fs::remove_dir_all("/lib/firmware/hybrid-runtime");
     let _ = fs::remove_dir_all("/run/hybrid-runtime");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::json_field;
+
+    #[test]
+    fn json_field_reads_flat_string_values() {
+        let state = r#"{"ociVersion":"1.0.2","id":"life","status": "running","annotations":{"io.hybrid-runtime.guard":"cdev"}}"#;
+        assert_eq!(json_field(state, "status").as_deref(), Some("running"));
+        assert_eq!(
+            json_field(state, "io.hybrid-runtime.guard").as_deref(),
+            Some("cdev")
+        );
+        assert_eq!(json_field(state, "pid"), None);
+    }
+}

@@ -113,3 +113,15 @@ pub fn unload_module(name: &str) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::status_code;
+
+    #[test]
+    fn status_code_is_shell_style() {
+        assert_eq!(status_code(3 << 8), 3);
+        assert_eq!(status_code(libc::SIGTERM), 143);
+        assert_eq!(status_code(libc::SIGKILL), 137);
+    }
+}
