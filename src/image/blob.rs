@@ -128,6 +128,14 @@ impl Image {
         digest: &str,
         size: u64,
     ) -> Result<T> {
+        let data = self.json_bytes(what, digest, size)?;
+        self.parse(what, digest, &data)
+    }
+
+    /// The verified bytes of a JSON blob (apart from `json` so that each type parsed adds only
+    /// its parsing to the binary).
+    #[inline(never)]
+    fn json_bytes(&self, what: &str, digest: &str, size: u64) -> Result<Vec<u8>> {
         if size > JSON_MAX {
             return Err(self.fail(&cat(&[
                 what,
@@ -139,8 +147,7 @@ impl Image {
             ])));
         }
         let path = self.blob_path(digest)?;
-        let data = self.verify_file(what, &path, Some(digest), Some(size))?;
-        self.parse(what, digest, &data)
+        self.verify_file(what, &path, Some(digest), Some(size))
     }
 
     pub fn parse<T: serde::de::DeserializeOwned>(
@@ -149,14 +156,17 @@ impl Image {
         name: &str,
         data: &[u8],
     ) -> Result<T> {
-        serde_json::from_slice(data).map_err(|e| {
-            self.fail(&cat(&[
-                what,
-                " (",
-                name,
-                ") is not valid: ",
-                &e.to_string(),
-            ]))
-        })
+        serde_json::from_slice(data).map_err(|e| self.invalid(what, name, &e))
+    }
+
+    #[inline(never)]
+    fn invalid(&self, what: &str, name: &str, e: &serde_json::Error) -> Error {
+        self.fail(&cat(&[
+            what,
+            " (",
+            name,
+            ") is not valid: ",
+            &e.to_string(),
+        ]))
     }
 }
