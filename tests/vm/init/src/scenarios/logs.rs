@@ -231,3 +231,16 @@ pub fn two_cores_at_once(core: &Core) -> Verdict {
     })?;
     Ok("each container saw only its core's tty lines; killing one left the other running".into())
 }
+
+/// An echoing firmware on the tty: the runtime's greeting comes back once. A tty
+/// left in cooked mode would echo it back to the firmware, forever.
+pub fn tty_raw_mode(core: &Core) -> Verdict {
+    let script = "echo\nsleep 200\ntty ready\n";
+    let fw = hybrid_sim::firmware::Firmware::new()
+        .with_rpmsg()
+        .script(script)
+        .bytes();
+    let settings = [(SOURCE, "tty"), ("io.hybrid-runtime.log.hello", "ping")];
+    let lines = ["ready".to_string(), "ping".to_string()];
+    streams(core, "ttyraw", &fw, &settings, &lines)
+}

@@ -142,6 +142,10 @@ pub const ALL: &[Scenario] = &[
         logs::crash_context,
     ),
     check("runtime: logs from the rpmsg tty", logs::tty),
+    check(
+        "runtime: an echoing firmware on the tty (raw mode)",
+        logs::tty_raw_mode,
+    ),
     check("runtime: logs from an rpmsg endpoint", logs::endpoint),
     gap(
         "runtime: logs from an endpoint created through rpmsg_ctrl",
