@@ -57,12 +57,14 @@ impl LogConfig {
         env: &'a [String],
     ) -> Result<LogConfig> {
         let get = |key: (&'static str, &'static str)| -> Option<(&'static str, &'a str)> {
-            if let Some(v) = annotation(key.0) {
+            // An empty value is no value, as for the core selectors.
+            if let Some(v) = annotation(key.0).filter(|v| !v.is_empty()) {
                 return Some((key.0, v));
             }
             env.iter()
                 .rev()
                 .find_map(|kv| kv.strip_prefix(key.1)?.strip_prefix('='))
+                .filter(|v| !v.is_empty())
                 .map(move |v| (key.1, v))
         };
         let mut cfg = LogConfig::default();
@@ -172,6 +174,19 @@ mod tests {
         assert_eq!(c.channel.as_deref(), Some("my-log"));
         assert_eq!(c.hello.as_deref(), Some("hi"));
         assert_eq!((c.max_size, c.max_files), (256 * 1024, 3));
+    }
+
+    #[test]
+    fn empty_values_are_no_values() {
+        let c = cfg(
+            &[
+                ("io.hybrid-runtime.log.source", ""),
+                ("io.hybrid-runtime.log.channel", ""),
+            ],
+            &["HYBRID_LOG_SOURCE=trace", "HYBRID_LOG_HELLO="],
+        )
+        .unwrap();
+        assert_eq!((c.source, c.channel, c.hello), (Source::Trace, None, None));
     }
 
     #[test]
