@@ -48,6 +48,11 @@ pub fn spawn(args: &[&str]) -> std::io::Result<std::process::Child> {
 /// Runs `hybrid-runtime --root STATE_ROOT ARGS…`, its stdio captured in files
 /// (a monitor forked by `create` inherits them, so pipes would never close).
 pub fn run(args: &[&str]) -> Output {
+    run_as(RUNTIME, args, &[])
+}
+
+/// Runs `PROGRAM --root STATE_ROOT ARGS…` with extra environment variables.
+pub fn run_as(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out_path = format!("/tmp/cmd-{n}.out");
@@ -55,10 +60,11 @@ pub fn run(args: &[&str]) -> Output {
     let spawned = (|| {
         let out = fs::File::create(&out_path)?;
         let err = fs::File::create(&err_path)?;
-        Command::new(RUNTIME)
+        Command::new(program)
             .arg("--root")
             .arg(STATE_ROOT)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -70,7 +76,7 @@ pub fn run(args: &[&str]) -> Output {
             return Output {
                 code: -1,
                 stdout: String::new(),
-                stderr: format!("cannot run {RUNTIME}: {e}"),
+                stderr: format!("cannot run {program}: {e}"),
                 stdout_path: out_path,
             }
         }
@@ -200,6 +206,19 @@ pub fn json_field(json: &str, key: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
+/// The number value of `"key"` in a flat JSON object.
+pub fn json_number(json: &str, key: &str) -> Option<i64> {
+    let at = json.find(&format!("\"{key}\""))?;
+    let rest = json[at + key.len() + 2..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
 /// A firmware image with a trace buffer and the given behaviour script.
 pub fn firmware(script: &str) -> Vec<u8> {
     Firmware::new()
@@ -218,7 +237,7 @@ pub fn clean() {
 
 #[cfg(test)]
 mod tests {
-    use super::json_field;
+    use super::{json_field, json_number};
 
     #[test]
     fn json_field_reads_flat_string_values() {
@@ -229,5 +248,9 @@ mod tests {
             Some("cdev")
         );
         assert_eq!(json_field(state, "pid"), None);
+        assert_eq!(
+            json_number(r#"{"status":"running","pid": 42,"x":1}"#, "pid"),
+            Some(42)
+        );
     }
 }

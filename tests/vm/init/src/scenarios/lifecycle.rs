@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{ensure, Verdict};
 use crate::kernel::Core;
-use crate::runtime::{firmware, json_field, run, Bundle};
+use crate::runtime::{firmware, json_field, json_number, run, run_as, Bundle};
 use crate::system;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -505,4 +505,48 @@ pub fn firmware_class_path_newline(core: &Core) -> Verdict {
     })();
     std::fs::write(PARAM, "\0").map_err(|e| format!("clearing {PARAM}: {e}"))?;
     result
+}
+
+/// The multi-call binary's applet links, and `create <FIRMWARE> <ID>` with the
+/// core chosen from the caller's environment.
+pub fn applets_and_firmware_file(core: &Core) -> Verdict {
+    std::fs::create_dir_all("/tmp/applets").map_err(|e| e.to_string())?;
+    let install = std::process::Command::new(crate::runtime::RUNTIME)
+        .args(["--install", "-s", "/tmp/applets"])
+        .output()
+        .map_err(|e| format!("--install: {e}"))?;
+    ensure(install.status.success(), || {
+        format!("--install: {}", String::from_utf8_lossy(&install.stderr))
+    })?;
+    std::fs::write("/tmp/plain.elf", firmware("trace from a plain file\n"))
+        .map_err(|e| e.to_string())?;
+    let applet = |name: &str| format!("/tmp/applets/hybrid-{name}");
+    let env = [("HYBRID_CORE", "m4")];
+    run_as(&applet("create"), &["/tmp/plain.elf", "plain"], &env)
+        .ok()
+        .map_err(|e| format!("hybrid-create: {e}"))?;
+    let state = run_as(&applet("state"), &["plain"], &[]);
+    let pid = json_number(&state.stdout, "pid").unwrap_or(0) as i32;
+    ensure(pid > 0, || {
+        format!("hybrid-state printed {:?}", state.stdout)
+    })?;
+    run_as(&applet("start"), &["plain"], &[])
+        .ok()
+        .map_err(|e| format!("hybrid-start: {e}"))?;
+    let running = core.state();
+    run_as(&applet("kill"), &["plain", "TERM"], &[])
+        .ok()
+        .map_err(|e| format!("hybrid-kill: {e}"))?;
+    let code = system::wait_pid(pid, 5 * SECOND);
+    run_as(&applet("delete"), &["plain"], &[])
+        .ok()
+        .map_err(|e| format!("hybrid-delete: {e}"))?;
+    ensure(running == "running", || {
+        format!("core {running} after hybrid-start")
+    })?;
+    ensure(code == Some(143), || {
+        format!("monitor exit status {code:?}, expected 143")
+    })?;
+    core.wait_state("offline", SECOND)?;
+    Ok("hybrid-create FILE ID (HYBRID_CORE=m4) → hybrid-start → hybrid-kill TERM (143) → hybrid-delete".into())
 }

@@ -49,6 +49,10 @@ pub const ALL: &[Scenario] = &[
         lifecycle::full_lifecycle,
     ),
     check(
+        "runtime: applet links and create from a firmware file",
+        lifecycle::applets_and_firmware_file,
+    ),
+    check(
         "runtime: the core's shutdown-on-release flag is cleared after the container",
         lifecycle::leaves_no_release_flag,
     ),
