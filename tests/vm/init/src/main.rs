@@ -42,6 +42,7 @@ fn main() {
                 kernel_release()
             );
             for scenario in scenarios::ALL {
+                system::kill_all_others();
                 core.reset();
                 runtime::clean();
                 let start = Instant::now();
@@ -71,7 +72,6 @@ fn main() {
                         );
                     }
                 }
-                system::reap_orphans();
             }
         }
     }

@@ -85,6 +85,26 @@ pub fn reap_orphans() {
     while unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } > 0 {}
 }
 
+/// Ends every process but ourselves (what a failed scenario may have left
+/// running) and collects them: a clean slate for the next scenario.
+pub fn kill_all_others() {
+    // SAFETY: kill(-1) from PID 1 signals every other process; no pointers.
+    unsafe { libc::kill(-1, libc::SIGKILL) };
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with a valid status pointer.
+        let ret = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        // ECHILD: nothing left; 0: someone still dying.
+        if ret < 0 || std::time::Instant::now() >= end {
+            return;
+        }
+        if ret == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+}
+
 /// Sends `sig` to `pid`.
 pub fn kill(pid: i32, sig: libc::c_int) -> io::Result<()> {
     // SAFETY: plain kill(2).
