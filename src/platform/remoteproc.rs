@@ -63,10 +63,22 @@ pub fn by_dev(host: &Host, dev: &str, name: &str) -> io::Result<Core> {
     })
 }
 
-/// A sysfs attribute, trailing newline removed.
+/// A sysfs attribute, trailing newline removed. Read in page-sized pieces until its end, without
+/// asking for its size first (sysfs reports a page for every attribute: one system call less).
 pub fn read_attr(path: &std::path::Path) -> io::Result<String> {
-    let mut s = String::new();
-    std::fs::File::open(path)?.read_to_string(&mut s)?;
+    let mut f = std::fs::File::open(path)?;
+    let mut chunk = [0u8; 4096];
+    let mut bytes = Vec::new();
+    loop {
+        match f.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut s =
+        String::from_utf8(bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
     let trimmed = s.trim_end_matches(['\n', '\0']).len();
     s.truncate(trimmed);
     Ok(s)
