@@ -88,7 +88,7 @@ impl Image {
         let keep = json && len <= JSON_MAX;
         let mut data = Vec::new();
         let mut hash = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = vec![0u8; 16 * 1024];
         let mut total = 0u64;
         loop {
             let n = r

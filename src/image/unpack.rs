@@ -76,7 +76,7 @@ impl Unpacker {
         what: &str,
     ) -> Result<()> {
         let fail = |msg: &str| Error::new(cat(&[what, ": ", msg]));
-        let mut buffered = BufReader::with_capacity(64 * 1024, blob);
+        let mut buffered = BufReader::with_capacity(16 * 1024, blob);
         let gzip = match compression {
             Compression::Gzip => true,
             Compression::None => false,
