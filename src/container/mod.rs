@@ -227,7 +227,11 @@ impl Container {
             } else {
                 Status::Created
             }
-        } else if exit.is_none() && self.started() && self.core_runs_ours(host) {
+        } else if self.core_runs_ours(host)
+            && (!self.record.adopted || (exit.is_none() && self.started()))
+        {
+            // The firmware name is the container's own: the core runs it although the monitor
+            // died (between starting the core and recording it, or killed before a stop).
             monitor_lost = true;
             Status::Running
         } else {

@@ -27,14 +27,20 @@ pub fn signal_name(sig: i32) -> &'static str {
 pub fn parse_signal(text: &str) -> Result<i32> {
     let upper = text.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    let digits = !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit());
     let found = match name.parse::<i32>() {
-        Ok(n) => SIGNALS.iter().find(|(num, _)| *num == n),
-        Err(_) => SIGNALS.iter().find(|(_, s)| *s == name),
+        Ok(n) if digits => SIGNALS.iter().find(|(num, _)| *num == n),
+        _ => SIGNALS.iter().find(|(_, s)| *s == name),
     };
     found.map(|(n, _)| *n).ok_or_else(|| {
+        let shown: String = text
+            .chars()
+            .take(32)
+            .flat_map(char::escape_default)
+            .collect();
         Error::new(cat(&[
             "signal ",
-            text,
+            &shown,
             " does not stop a firmware and has no other meaning here: use TERM, INT, QUIT or KILL",
         ]))
     })
@@ -97,7 +103,10 @@ pub fn still_running(core: &Core) -> Result<()> {
 }
 
 /// Send `sig` to the container: the monitor stops the core and ends with 128+sig. For KILL,
-/// the core is stopped here first, then the monitor is killed. Waits until the monitor is gone.
+/// the exit is recorded, the monitor killed (with the device guard the kernel stops the core as
+/// it dies), then whatever still runs is stopped here. Killed itself at any point, this leaves
+/// a live monitor or a core that `state` reports as running: never a core nobody owns.
+/// Waits until the monitor is gone.
 pub fn kill(host: &Host, c: &Container, sig: i32, monitor_lost: bool) -> Result<()> {
     let (pid, start) = (c.record.pid, c.record.pid_start);
     let reason = cat(&["stopped by signal ", signal_name(sig)]);
@@ -108,19 +117,6 @@ pub fn kill(host: &Host, c: &Container, sig: i32, monitor_lost: bool) -> Result<
         return c.write_exit(128 + sig, &reason);
     }
     if sig == libc::SIGKILL {
-        // Freeze the monitor so it does not take our stop for someone else's.
-        let _ = crate::sys::kill(pid, libc::SIGSTOP);
-        if c.started() {
-            if let Some(core) = c
-                .core(host)
-                .filter(|k| k.state().is_ok_and(|s| s != "offline"))
-            {
-                if let Err(e) = stop_core(&core) {
-                    let _ = crate::sys::kill(pid, libc::SIGCONT);
-                    return Err(e);
-                }
-            }
-        }
         c.write_exit(128 + sig, &reason)?;
     }
     if process::alive(pid, start) {
@@ -138,8 +134,19 @@ pub fn kill(host: &Host, c: &Container, sig: i32, monitor_lost: bool) -> Result<
             ") did not end within 10 s of the signal",
         ])));
     }
-    if sig == libc::SIGKILL && c.record.guard == "cdev" {
-        crate::platform::claim::clear_release_flag(host, &c.record.core);
+    if sig == libc::SIGKILL {
+        if c.started() || !c.record.adopted {
+            if let Some(core) = c.core(host) {
+                let ours =
+                    c.record.adopted || core.firmware().is_ok_and(|f| f == c.record.firmware);
+                if ours && core.state().is_ok_and(|s| s != "offline") {
+                    stop_core(&core)?;
+                }
+            }
+        }
+        if c.record.guard == "cdev" {
+            crate::platform::claim::clear_release_flag(host, &c.record.core);
+        }
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::common::Rt;
 
@@ -189,9 +189,13 @@ pub fn check_invariants(rt: &Rt, cores: u32) -> Result<(), String> {
 
 static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-/// Run the runtime against `rt` with stdio in files (a monitor may inherit them) and the
-/// environment given; a command still running after `secs` is killed and reported as code -2.
-pub fn run_bounded(rt: &Rt, args: &[&str], env: &[(&str, &str)], secs: u64) -> crate::common::Out {
+/// Start the runtime against `rt` with stdio in files named after `tag` (a monitor may inherit
+/// them) and the environment given.
+pub fn spawn(
+    rt: &Rt,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::Child, PathBuf, PathBuf) {
     let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let out = rt.work.join(format!("run-{}-{n}.out", std::process::id()));
     let err = rt.work.join(format!("run-{}-{n}.err", std::process::id()));
@@ -210,7 +214,25 @@ pub fn run_bounded(rt: &Rt, args: &[&str], env: &[(&str, &str)], secs: u64) -> c
     for (k, v) in env {
         c.env(k, v);
     }
-    let mut child = c.spawn().expect("run hybrid-runtime");
+    (c.spawn().expect("run hybrid-runtime"), out, err)
+}
+
+/// What a spawned command printed, its files removed.
+pub fn collect(code: i32, out: PathBuf, err: PathBuf) -> crate::common::Out {
+    let o = crate::common::Out {
+        code,
+        stdout: std::fs::read_to_string(&out).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err).unwrap_or_default(),
+    };
+    let _ = std::fs::remove_file(out);
+    let _ = std::fs::remove_file(err);
+    o
+}
+
+/// Run the runtime against `rt` with stdio in files (a monitor may inherit them) and the
+/// environment given; a command still running after `secs` is killed and reported as code -2.
+pub fn run_bounded(rt: &Rt, args: &[&str], env: &[(&str, &str)], secs: u64) -> crate::common::Out {
+    let (mut child, out, err) = spawn(rt, args, env);
     let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     let code = loop {
         if let Some(st) = child.try_wait().unwrap() {
@@ -223,12 +245,5 @@ pub fn run_bounded(rt: &Rt, args: &[&str], env: &[(&str, &str)], secs: u64) -> c
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
-    let o = crate::common::Out {
-        code,
-        stdout: std::fs::read_to_string(&out).unwrap_or_default(),
-        stderr: std::fs::read_to_string(&err).unwrap_or_default(),
-    };
-    let _ = std::fs::remove_file(out);
-    let _ = std::fs::remove_file(err);
-    o
+    collect(code, out, err)
 }
