@@ -410,3 +410,23 @@ fn the_claims_directory_is_no_container() {
     assert_eq!(rt.sim.state(0), "offline");
     assert!(!rt.claim(0).exists());
 }
+
+#[test]
+fn copies_go_to_the_firmware_path_parameter() {
+    // (A value written with a newline, which the kernel keeps, is refused with an explanation:
+    // the real-kernel suite checks that; the simulator strips the newline.)
+    let rt = Rt::new(&[]);
+    std::fs::create_dir_all(rt.sim.path("extra-fw")).unwrap();
+    rt.sim
+        .write("sys/module/firmware_class/parameters/path", "/extra-fw")
+        .unwrap();
+    Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();
+    let o = rt.create(&["a.elf", "nl"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(rt.sim.path("extra-fw/hybrid-runtime/nl/a.elf").exists());
+    assert!(!rt.sim.path("lib/firmware/hybrid-runtime/nl").exists());
+    rt.ok(&["start", "nl"]);
+    assert_eq!(rt.sim.state(0), "running");
+    rt.ok(&["delete", "--force", "nl"]);
+    assert!(!rt.sim.path("extra-fw/hybrid-runtime/nl").exists());
+}

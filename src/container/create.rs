@@ -137,6 +137,9 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
         img.check()?;
         Some(img)
     };
+    if image.is_some() {
+        firmware::check_dir(&g.host)?;
+    }
     // Adopting a core someone started through sysfs: holding the device with shutdown-on-release
     // would drop their reference when we go, so such a core is guarded by sysfs only.
     let cdev = core

@@ -9,16 +9,45 @@ use std::path::PathBuf;
 use crate::error::{cat, Error, Result};
 use crate::host::Host;
 
+/// The `firmware_class` path parameter as the kernel uses it: reading it back adds one
+/// newline; anything else, a newline written with the value included, is part of the path.
+fn param(host: &Host) -> String {
+    let raw = std::fs::read(host.firmware_class_path()).unwrap_or_default();
+    let mut value = String::from_utf8_lossy(&raw).into_owned();
+    if let Some(nul) = value.find('\0') {
+        value.truncate(nul);
+    }
+    if value.ends_with('\n') {
+        value.pop();
+    }
+    value
+}
+
 /// The host-absolute firmware directory the copies go to (e.g. `/lib/firmware`).
 pub fn host_dir(host: &Host) -> String {
-    let param =
-        crate::platform::remoteproc::read_attr(&host.firmware_class_path()).unwrap_or_default();
-    let param = param.trim();
+    let param = param(host);
     if param.is_empty() {
         String::from("/lib/firmware")
     } else {
-        param.to_string()
+        param
     }
+}
+
+/// Refuse a path parameter the kernel takes literally but nobody means: with a newline (as
+/// `echo DIR >` writes it) or surrounding spaces, the kernel looks in a directory of that name.
+pub fn check_dir(host: &Host) -> Result<()> {
+    let param = param(host);
+    if param.contains('\n') || param.trim() != param {
+        let shown: String = param.chars().flat_map(char::escape_default).collect();
+        return Err(Error::new(cat(&[
+            "the firmware_class path parameter \"",
+            &shown,
+            "\" contains a newline or surrounding spaces, so the kernel looks for firmware in a \
+             directory of that exact name: set it again without them \
+             (echo -n DIR > /sys/module/firmware_class/parameters/path)",
+        ])));
+    }
+    Ok(())
 }
 
 /// Every directory the kernel searches, as host paths, for "not found in …" messages.
@@ -154,5 +183,30 @@ pub fn unstage(host: &Host, id: &str) {
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(parent) = dir.parent() {
         let _ = std::fs::remove_dir(parent);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_dir, host_dir};
+    use crate::host::Host;
+
+    #[test]
+    fn the_path_parameter_is_read_as_the_kernel_uses_it() {
+        let root = std::env::temp_dir().join(format!("hybrid-fwparam-{}", std::process::id()));
+        let host = Host::new(&root);
+        let file = host.firmware_class_path();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        for (read_back, dir, ok) in [
+            ("\n", "/lib/firmware", true),
+            ("/x\n", "/x", true),
+            ("/x\n\n", "/x\n", false),
+            (" /x\n", " /x", false),
+        ] {
+            std::fs::write(&file, read_back).unwrap();
+            assert_eq!(host_dir(&host), dir, "{read_back:?}");
+            assert_eq!(check_dir(&host).is_ok(), ok, "{read_back:?}");
+        }
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }
