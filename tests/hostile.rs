@@ -605,6 +605,24 @@ fn planted_links_never_redirect_a_write() {
     rt.ok(&["delete", "--force", "p"]);
     assert_eq!(common::reap(pid), Err(libc::SIGKILL));
 
+    // The core claim: a link planted in place of the claim file.
+    let claim = rt.claim(0);
+    let _ = std::fs::remove_file(&claim);
+    let planted = rt.work.join("planted-claim");
+    symlink(&planted, &claim).unwrap();
+    refused(
+        &rt,
+        "planted claim link",
+        &create_args(&d, "q"),
+        1,
+        "opening core claim",
+    );
+    assert!(
+        !planted.exists(),
+        "a file was created through the planted claim"
+    );
+    std::fs::remove_file(&claim).unwrap();
+
     // The firmware directory: a link planted as lib/firmware/hybrid-runtime.
     let elsewhere = rt.work.join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();

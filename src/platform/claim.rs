@@ -53,6 +53,7 @@ pub fn take(host: &Host, dev: &str, label: &str, root: &str, id: &str) -> Result
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .ctx_path("opening core claim", &path)?;
         if let Err(e) = crate::sys::flock(&file, true, true) {
