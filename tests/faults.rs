@@ -115,15 +115,15 @@ fn kill(pid: i32) {
 fn truthful(rt: &Rt, core: &Core, when: &str) {
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
-        match std::panic::catch_unwind(|| check_truth(rt, core, when)) {
+        match check_truth(rt, core) {
             Ok(()) => return,
-            Err(e) if Instant::now() > deadline => std::panic::resume_unwind(e),
+            Err(e) if Instant::now() > deadline => panic!("{when}: {e}"),
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
 }
 
-fn check_truth(rt: &Rt, core: &Core, when: &str) {
+fn check_truth(rt: &Rt, core: &Core) -> Result<(), String> {
     let o = run(rt, &["state", "f"]);
     let core_state = rt.sim.state(core.n);
     let loaded = rt
@@ -134,42 +134,31 @@ fn check_truth(rt: &Rt, core: &Core, when: &str) {
         ))
         .unwrap_or_default();
     let ours_runs = core_state == "running" && loaded.trim().starts_with("hybrid-runtime/f/");
+    let fail = |what: String| Err(format!("{what} (core {core_state}, firmware {loaded:?})"));
     if o.code != 0 {
         // A create killed before writing its record leaves no container (its directory, if
         // any, holds no record and is removed by delete).
-        assert!(
-            o.stderr.contains("does not exist") && !rt.state_dir("f").join("state.json").exists(),
-            "{when}: state failed: {}",
-            o.stderr
-        );
-        assert!(
-            !ours_runs,
-            "{when}: no container, yet the core runs its firmware"
-        );
-        return;
+        if !o.stderr.contains("does not exist") || rt.state_dir("f").join("state.json").exists() {
+            return fail(format!("state failed: {}", o.stderr));
+        }
+        if ours_runs {
+            return fail("no container, yet the core runs its firmware".into());
+        }
+        return Ok(());
     }
-    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
-    let status = v["status"].as_str().unwrap();
-    let pid = v["pid"].as_i64().unwrap() as i32;
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).map_err(|e| e.to_string())?;
+    let status = v["status"].as_str().unwrap_or("");
+    let pid = v["pid"].as_i64().unwrap_or(-1) as i32;
     let alive = pid > 0 && monitors(rt).contains(&pid);
     match status {
-        "running" => assert!(
-            ours_runs,
-            "{when}: state says running, core is {core_state} with {loaded:?}"
-        ),
-        "created" => {
-            assert!(alive, "{when}: created, but monitor {pid} is gone");
-            assert_eq!(core_state, "offline", "{when}: created");
-        }
-        "creating" => assert!(!ours_runs, "{when}: creating while the core runs"),
-        "stopped" => {
-            assert!(
-                !ours_runs,
-                "{when}: state says stopped, the core runs our firmware"
-            );
-            assert_eq!(pid, 0, "{when}: stopped with a pid");
-        }
-        other => panic!("{when}: status {other}"),
+        "running" if !ours_runs => fail("state says running".into()),
+        "created" if !alive => fail(format!("created, but monitor {pid} is gone")),
+        "created" if core_state != "offline" => fail("created, core not offline".into()),
+        "creating" if ours_runs => fail("creating while the core runs".into()),
+        "stopped" if ours_runs => fail("state says stopped, the core runs our firmware".into()),
+        "stopped" if pid != 0 => fail(format!("stopped with pid {pid}")),
+        "running" | "created" | "creating" | "stopped" => Ok(()),
+        other => fail(format!("status {other}")),
     }
 }
 
