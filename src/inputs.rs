@@ -1,7 +1,7 @@
 //! Every parser of outside input, reachable from outside the crate so that the fuzz targets
 //! (fuzz/) run exactly the code the runtime runs: bundle config and its settings, state
-//! records, firmware ELF checks, image index/manifest/config, tar entries, signal names and
-//! annotations. Each returns the runtime's verdict; none may panic on any input.
+//! records, firmware ELF checks, image index/manifest/config, tar entries, signal names,
+//! annotations and firmware output. Each returns the runtime's verdict; none may panic.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -15,6 +15,9 @@ use crate::image::spec::{Chosen, Compression, ImageConfig};
 use crate::image::{gzip, source, tar};
 use crate::oci::bundle::{Bundle, Config};
 use crate::oci::select;
+
+/// Longest line of firmware output kept in one piece.
+pub const MAX_LINE: usize = crate::console::lines::MAX_LINE;
 
 /// A bundle's `config.json`: parsed, then every setting `create` reads from it.
 pub fn bundle_config(data: &[u8]) -> Result<(), String> {
@@ -120,4 +123,26 @@ pub fn tar_entries(data: &[u8]) -> Result<usize, String> {
 /// A signal given to `kill`.
 pub fn signal(text: &str) -> Result<i32, String> {
     parse_signal(text).map_err(|e| e.msg)
+}
+
+/// Firmware output read from the trace buffer: `data` is a sequence of snapshots separated by
+/// 0xff bytes (each cut at its first NUL, as a read of `trace0` is), followed as the monitor
+/// follows them and framed into lines. Returns (lines, longest line).
+pub fn firmware_trace(data: &[u8]) -> (usize, usize) {
+    let mut follower = crate::platform::trace::TraceFollower::default();
+    let mut lines = crate::console::lines::LineBuffer::default();
+    let mut out = Vec::new();
+    let (mut n, mut longest) = (0, 0);
+    let mut count = |l: &[u8]| {
+        n += 1;
+        longest = longest.max(l.len());
+    };
+    for snap in data.split(|&b| b == 0xff) {
+        let end = snap.iter().position(|&b| b == 0).unwrap_or(snap.len());
+        out.clear();
+        let _ = follower.update(&snap[..end], &mut out);
+        lines.push(&out, &mut count);
+    }
+    lines.flush(&mut count);
+    (n, longest)
 }
