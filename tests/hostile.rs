@@ -639,6 +639,17 @@ fn planted_links_never_redirect_a_write() {
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     std::fs::remove_file(&top).unwrap();
 
+    // A state root others may write is refused before anything is created in it.
+    std::fs::set_permissions(&rt.root, std::fs::Permissions::from_mode(0o777)).unwrap();
+    refused(
+        &rt,
+        "world-writable state root",
+        &create_args(&d, "q"),
+        1,
+        "others may write to it (mode 0777)",
+    );
+    std::fs::set_permissions(&rt.root, std::fs::Permissions::from_mode(0o700)).unwrap();
+
     // Annotations a bundle sets cannot fake what the runtime reports.
     let d = bundle(
         &rt.work.join("fake"),

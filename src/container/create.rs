@@ -158,6 +158,8 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
         .mode(0o700)
         .create(&g.root)
         .ctx_path("creating state root", &g.root)?;
+    // A state root others may write lets them swap container directories under us.
+    super::trust::check_dir(&g.root)?;
     let made = match unpacked {
         Some(_) => Ok(()),
         None => std::fs::DirBuilder::new().mode(0o700).create(&dir),
