@@ -276,9 +276,15 @@ impl LogStream {
         let ctrl = channels.iter().find(|c| c.kind == Kind::Control);
         let choice = match self.cfg.source {
             Source::Tty => tty.map(|c| Pick::Tty(c.clone())),
-            Source::Endpoint => raw
-                .map(|c| Pick::Endpoint(c.clone()))
-                .or_else(|| Some(Pick::Create(ctrl?.clone(), want?.to_owned()))),
+            Source::Endpoint => raw.map(|c| Pick::Endpoint(c.clone())).or_else(|| {
+                // A created endpoint is aimed at the channel the firmware announces under that
+                // name; created before the announcement it would point nowhere and the kernel
+                // would refuse every write to it. Wait for it while discovery's time lasts.
+                let name = want?;
+                let announced = channels.iter().any(|c| c.name == name);
+                (announced || expired).then_some(())?;
+                Some(Pick::Create(ctrl?.clone(), name.to_owned()))
+            }),
             Source::Trace => has_trace.then_some(Pick::Trace),
             _ => {
                 let rpmsg = tty

@@ -28,7 +28,7 @@ fn setup() -> Result<kernel::Core, String> {
 }
 
 fn main() {
-    let (mut passed, mut failed, mut gaps) = (0, 0, 0);
+    let (mut passed, mut failed) = (0, 0);
     match setup() {
         Err(e) => {
             println!("vm: FAIL setup: {e}");
@@ -48,35 +48,18 @@ fn main() {
                 let start = Instant::now();
                 let verdict = (scenario.run)(&core);
                 let ms = start.elapsed().as_millis();
-                match (verdict, scenario.known_gap) {
-                    (Ok(note), None) => {
+                match verdict {
+                    Ok(note) => {
                         passed += 1;
                         println!("vm: PASS {} ({ms} ms): {note}", scenario.name);
                     }
-                    (Err(why), None) => {
+                    Err(why) => {
                         failed += 1;
                         println!("vm: FAIL {} ({ms} ms): {why}", scenario.name);
-                    }
-                    (Ok(note), Some(_)) => {
-                        passed += 1;
-                        println!(
-                            "vm: PASS {} ({ms} ms): {note} (a known gap passed: drop its mark once it always does)",
-                            scenario.name
-                        );
-                    }
-                    (Err(why), Some(gap)) => {
-                        gaps += 1;
-                        println!(
-                            "vm: GAP {} ({ms} ms): {why} (known runtime gap: {gap})",
-                            scenario.name
-                        );
                     }
                 }
             }
         }
-    }
-    if gaps > 0 {
-        println!("vm: {gaps} known runtime gaps shown (not counted as failures)");
     }
     println!("vm: {passed} passed, {failed} failed");
     system::end_vm();

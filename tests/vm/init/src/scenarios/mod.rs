@@ -18,25 +18,10 @@ pub type Verdict = Result<String, String>;
 pub struct Scenario {
     pub name: &'static str,
     pub run: fn(&Core) -> Verdict,
-    /// A defect of the runtime this scenario shows, reported and not fixed yet:
-    /// its failure is printed as a known gap and does not fail the suite.
-    pub known_gap: Option<&'static str>,
 }
 
 const fn check(name: &'static str, run: fn(&Core) -> Verdict) -> Scenario {
-    Scenario {
-        name,
-        run,
-        known_gap: None,
-    }
-}
-
-const fn gap(name: &'static str, run: fn(&Core) -> Verdict, known_gap: &'static str) -> Scenario {
-    Scenario {
-        name,
-        run,
-        known_gap: Some(known_gap),
-    }
+    Scenario { name, run }
 }
 
 pub const ALL: &[Scenario] = &[
@@ -149,11 +134,9 @@ pub const ALL: &[Scenario] = &[
         logs::tty_raw_mode,
     ),
     check("runtime: logs from an rpmsg endpoint", logs::endpoint),
-    gap(
+    check(
         "runtime: logs from an endpoint created through rpmsg_ctrl",
         logs::created_endpoint,
-        "when the control device appears before the firmware announced the named channel, the \
-         endpoint is created towards RPMSG_ADDR_ANY and the kernel refuses every write to it",
     ),
     check(
         "runtime: two cores and no selector",
