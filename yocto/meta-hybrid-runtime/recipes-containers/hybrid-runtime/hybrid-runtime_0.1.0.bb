@@ -18,7 +18,7 @@ LIC_FILES_CHKSUM = "file://LICENSE;md5=acdfb57d0396b415572a7aa9d50ebd06 \
 SRC_URI = "git://github.com/hybrid-runtime/hybrid-runtime.git;protocol=https;branch=main;destsuffix=${BP}"
 # hybrid-runtime-crates.inc lists the crates of Cargo.lock at this commit: `yocto/check --update`
 # moves both to the repository's HEAD (or run `bitbake -c update_crates hybrid-runtime`).
-SRCREV = "6c809231e3fccf3325cd4b1295f0467be91ed491"
+SRCREV = "b07d75d5607ad820178fcca20825add03a89a840"
 
 S = "${UNPACKDIR}/${BP}"
 
