@@ -1,15 +1,18 @@
-//! The monitor process as `/proc` sees it: start time (field 22 of `/proc/<pid>/stat`) so that a
+//! The monitor process as `/proc` sees it: start time (field 22 of its stat file) so that a
 //! reused pid is never mistaken for ours, and whether it is still alive (not a zombie).
+//! The main thread's `/proc/<pid>/task/<pid>/stat` is read: it holds the same fields as
+//! `/proc/<pid>/stat`, and user-mode emulators (qemu-user) fake only the latter.
 
 /// (state letter, start time in clock ticks) of `pid`.
 fn stat(pid: i32) -> Option<(char, u64)> {
     if pid <= 0 {
         return None;
     }
-    let text =
-        std::fs::read_to_string(crate::error::cat(&["/proc/", &pid.to_string(), "/stat"])).ok()?;
+    let pid = pid.to_string();
+    let path = crate::error::cat(&["/proc/", &pid, "/task/", &pid, "/stat"]);
+    let text = std::fs::read_to_string(path).ok()?;
     // The command name is in parentheses and may contain spaces: fields restart after the last ')'.
-    let rest = &text[text.rfind(')')? + 2..];
+    let rest = text.get(text.rfind(')')? + 2..)?;
     let mut fields = rest.split(' ');
     let state = fields.next()?.chars().next()?;
     // `rest` starts at field 3; field 22 is 19 further on.
