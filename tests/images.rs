@@ -3,95 +3,47 @@
 //! simulator, and every kind of bad or hostile image refused with a precise error and nothing
 //! left behind.
 
-use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Once;
+mod common;
 
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use common::{reap, Out, Rt};
 use hybrid_sim::firmware::Firmware;
-use hybrid_sim::harness::Sim;
 use hybrid_sim::image::{blob_path, Entry, Format, Image, Layer, Written};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hybrid-runtime");
-static SUBREAPER: Once = Once::new();
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// A simulator, a state root, a work directory and an image store.
+/// The runtime and simulator of tests/common, an image store, and extra environment.
 struct T {
-    sim: Sim,
-    root: PathBuf,
-    work: PathBuf,
+    rt: Rt,
     store: PathBuf,
     env: Vec<(String, String)>,
 }
 
+impl Deref for T {
+    type Target = Rt;
+    fn deref(&self) -> &Rt {
+        &self.rt
+    }
+}
+
 impl T {
     fn new(sim_args: &[&str]) -> T {
-        SUBREAPER.call_once(|| {
-            // SAFETY: prctl with integer arguments; the test process reaps the monitors.
-            let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-            assert_eq!(r, 0, "PR_SET_CHILD_SUBREAPER");
-        });
-        let sim = Sim::start(sim_args).expect("start the simulator (cargo build -p hybrid-sim)");
-        let work = sim.path("work");
-        std::fs::create_dir_all(&work).unwrap();
+        let rt = Rt::new(sim_args);
         T {
-            root: sim.path("work/state"),
-            store: sim.path("var/lib/hybrid-runtime/images"),
-            work,
-            sim,
+            store: rt.sim.path("var/lib/hybrid-runtime/images"),
+            rt,
             env: Vec::new(),
         }
     }
 
     fn run(&self, args: &[&str]) -> Out {
-        let out = self.work.join("cmd.out");
-        let err = self.work.join("cmd.err");
-        let mut c = Command::new(BIN);
-        c.arg("--root").arg(&self.root);
-        c.arg("--host-root").arg(self.sim.root());
-        c.args(args).current_dir(&self.work);
-        for k in [
-            "HYBRID_CORE",
-            "HYBRID_BOARD",
-            "MCU",
-            "BOARD",
-            "HYBRID_IMAGES",
-        ] {
-            c.env_remove(k);
-        }
-        c.env("HYBRID_CONFIG", self.work.join("no-config.json"));
-        c.env_remove("HYBRID_IMAGE_MAX_SIZE");
-        for (k, v) in &self.env {
-            c.env(k, v);
-        }
-        // Files, not pipes: a successful create leaves the monitor holding them.
-        let status = c
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .status()
-            .expect("run hybrid-runtime");
-        Out {
-            code: status.code().unwrap_or(-1),
-            stdout: std::fs::read_to_string(&out).unwrap_or_default(),
-            stderr: std::fs::read_to_string(&err).unwrap_or_default(),
-        }
+        self.rt.run_captured(args, &self.env)
     }
 
     fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
         assert_eq!(o.code, 0, "{args:?} failed: {}", o.stderr);
         o.stdout
-    }
-
-    fn state(&self, id: &str) -> serde_json::Value {
-        serde_json::from_str(&self.ok(&["state", id])).unwrap()
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -129,7 +81,11 @@ impl T {
         assert_eq!(self.sim.state(0), "running");
         let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
         self.ok(&["kill", id, "TERM"]);
-        assert_eq!(reap(pid), 143, "exit code after SIGTERM");
+        assert_eq!(
+            reap(pid),
+            Err(libc::SIGTERM),
+            "exit status after SIGTERM (143)"
+        );
         assert_eq!(self.state(id)["status"], "stopped");
         self.ok(&["delete", id]);
         self.assert_nothing_left(id);
@@ -170,15 +126,6 @@ impl T {
         self.assert_nothing_left("bad");
         o.stderr
     }
-}
-
-fn reap(pid: i32) -> i32 {
-    let mut status = 0;
-    // SAFETY: waitpid on a process this test adopted as subreaper.
-    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(r, pid, "waitpid({pid})");
-    let st = std::process::ExitStatus::from_raw(status);
-    st.code().unwrap_or(128 + st.signal().unwrap_or(0))
 }
 
 fn firmware() -> Vec<u8> {

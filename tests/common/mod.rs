@@ -16,6 +16,17 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_hybrid-runtime");
 
 static SUBREAPER: Once = Once::new();
 
+/// Variables the runtime reads that a test machine may have set: removed from every call.
+const HOST_SETTINGS: &[&str] = &[
+    "HYBRID_HOST_ROOT",
+    "HYBRID_CORE",
+    "HYBRID_BOARD",
+    "MCU",
+    "BOARD",
+    "HYBRID_IMAGES",
+    "HYBRID_IMAGE_MAX_SIZE",
+];
+
 /// What a command printed and how it ended.
 pub struct Out {
     pub code: i32,
@@ -47,23 +58,27 @@ impl Rt {
         }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    /// The runtime against this simulator and state root, with an environment that holds no
+    /// selector or setting of the machine's (and no config file) plus `env`.
+    fn command(&self, args: &[&str], env: &[(String, String)]) -> Command {
         let mut c = Command::new(BIN);
         c.arg("--root")
             .arg(&self.root)
             .arg("--host-root")
             .arg(self.sim.root());
-        c.args(args)
-            .current_dir(&self.work)
-            .env_remove("HYBRID_CORE")
-            .env_remove("HYBRID_HOST_ROOT");
+        c.args(args).current_dir(&self.work);
+        for k in HOST_SETTINGS {
+            c.env_remove(k);
+        }
+        c.env("HYBRID_CONFIG", self.work.join("no-config.json"));
+        c.envs(env.iter().map(|(k, v)| (k, v)));
         c
     }
 
     /// Run a command that leaves no child behind (everything but a successful create).
     pub fn run(&self, args: &[&str]) -> Out {
         let o = self
-            .command(args)
+            .command(args, &[])
             .stdin(Stdio::null())
             .output()
             .expect("run hybrid-runtime");
@@ -74,25 +89,31 @@ impl Rt {
         }
     }
 
-    /// Run `create …` with stdio in files (the monitor inherits them and outlives create).
-    pub fn create(&self, args: &[&str]) -> Out {
+    /// Run a command with `env` added and its stdio in files: a successful create leaves the
+    /// monitor holding them, as an engine's fifos are held, so they cannot be pipes read to EOF.
+    pub fn run_captured(&self, args: &[&str], env: &[(String, String)]) -> Out {
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let out = self.work.join(format!("create-{n}.out"));
-        let err = self.work.join(format!("create-{n}.err"));
-        let mut full = vec!["create"];
-        full.extend_from_slice(args);
+        let out = self.work.join(format!("cmd-{n}.out"));
+        let err = self.work.join(format!("cmd-{n}.err"));
         let status = self
-            .command(&full)
+            .command(args, env)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(&err).unwrap())
             .status()
-            .expect("run create");
+            .expect("run hybrid-runtime");
         Out {
             code: status.code().unwrap_or(-1),
             stdout: std::fs::read_to_string(&out).unwrap_or_default(),
             stderr: std::fs::read_to_string(&err).unwrap_or_default(),
         }
+    }
+
+    /// Run `create …` (stdio in files, see `run_captured`).
+    pub fn create(&self, args: &[&str]) -> Out {
+        let mut full = vec!["create"];
+        full.extend_from_slice(args);
+        self.run_captured(&full, &[])
     }
 
     /// Write `fw` as `work/<name>` and create container `id` from it; panics on failure.
