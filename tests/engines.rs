@@ -2,130 +2,40 @@
 //! (`create --console-socket`: the pty master arrives over the socket with SCM_RIGHTS and shows
 //! the firmware console) and the Kubernetes pod sandbox container, which holds no core.
 
+mod common;
+
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::Once;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hybrid_sim::firmware::Firmware;
-use hybrid_sim::harness::Sim;
+use common::{reap, Firmware, Out, Rt};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hybrid-runtime");
-
-static SUBREAPER: Once = Once::new();
-
-/// A simulator with one `m4`, a state root and a bundle directory, as an engine would set up.
-struct Engine {
-    sim: Sim,
-    root: PathBuf,
-    bundle: PathBuf,
+/// The harness with one `m4`, run in a bundle directory as an engine runs the runtime.
+fn engine() -> Rt {
+    let rt = Rt::new(&[]);
+    let bundle = rt.work.join("bundle");
+    std::fs::create_dir_all(bundle.join("rootfs")).unwrap();
+    rt.in_dir(bundle)
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// The bundle in `e.cwd`: config.json with `args`, `terminal` and `annotations`; the firmware
+/// as rootfs/fw.elf.
+fn write_bundle(e: &Rt, fw: &Firmware, terminal: bool, annotations: serde_json::Value) {
+    fw.write_to(&e.cwd.join("rootfs/fw.elf")).unwrap();
+    let config = serde_json::json!({
+        "ociVersion": "1.0.2",
+        "root": {"path": "rootfs"},
+        "process": {"args": ["/fw.elf"], "env": [], "cwd": "/", "terminal": terminal},
+        "annotations": annotations,
+    });
+    std::fs::write(e.cwd.join("config.json"), config.to_string()).unwrap();
 }
 
-impl Engine {
-    fn new() -> Engine {
-        SUBREAPER.call_once(|| {
-            // SAFETY: prctl with integer arguments; the monitor (orphaned by `create`) is
-            // reparented to this process, which reaps it as a shim does.
-            let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-            assert_eq!(r, 0, "PR_SET_CHILD_SUBREAPER");
-        });
-        let sim = Sim::start(&[]).expect("start the simulator (cargo build -p hybrid-sim)");
-        let root = sim.path("work/state");
-        let bundle = sim.path("work/bundle");
-        std::fs::create_dir_all(bundle.join("rootfs")).unwrap();
-        Engine { sim, root, bundle }
-    }
-
-    /// config.json with `args`, `terminal` and `annotations`; the firmware as rootfs/fw.elf.
-    fn bundle(&self, fw: &Firmware, terminal: bool, annotations: serde_json::Value) {
-        fw.write_to(&self.bundle.join("rootfs/fw.elf")).unwrap();
-        let config = serde_json::json!({
-            "ociVersion": "1.0.2",
-            "root": {"path": "rootfs"},
-            "process": {"args": ["/fw.elf"], "env": [], "cwd": "/", "terminal": terminal},
-            "annotations": annotations,
-        });
-        std::fs::write(self.bundle.join("config.json"), config.to_string()).unwrap();
-    }
-
-    /// Run a command. A successful `create` leaves a monitor holding its stdout and stderr, as
-    /// an engine's fifos are held: they go to files here, not to pipes read until EOF.
-    fn run(&self, args: &[&str]) -> Out {
-        let out = self.sim.path("work/out");
-        let err = self.sim.path("work/err");
-        let status = Command::new(BIN)
-            .arg("--root")
-            .arg(&self.root)
-            .arg("--host-root")
-            .arg(self.sim.root())
-            .args(args)
-            .current_dir(&self.bundle)
-            .env_remove("HYBRID_CORE")
-            .env("HYBRID_CONFIG", self.sim.path("no-config.json"))
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .status()
-            .expect("run hybrid-runtime");
-        Out {
-            code: status.code().unwrap_or(-1),
-            stdout: std::fs::read_to_string(&out).unwrap_or_default(),
-            stderr: std::fs::read_to_string(&err).unwrap_or_default(),
-        }
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
-        o.stdout
-    }
-
-    fn state(&self, id: &str) -> serde_json::Value {
-        serde_json::from_str(&self.ok(&["state", id])).unwrap()
-    }
-
-    fn pid_file(&self) -> PathBuf {
-        self.bundle.join("init.pid")
-    }
-
-    fn pid(&self) -> i32 {
-        std::fs::read_to_string(self.pid_file())
-            .unwrap()
-            .parse()
-            .unwrap()
-    }
-
-    /// Nothing of container `id` is left: no state, no firmware copy, no claim, core offline.
-    fn assert_nothing_left(&self, id: &str) {
-        assert!(!self.root.join(id).exists(), "state dir of {id} left");
-        let copies = self.sim.path("lib/firmware/hybrid-runtime");
-        assert!(!copies.join(id).exists(), "firmware copy of {id} left");
-        let claims = self.sim.path("run/hybrid-runtime/cores");
-        assert!(!claims.join("remoteproc0").exists(), "core claim left");
-        assert_eq!(self.sim.state(0), "offline");
-    }
-}
-
-/// The status of `pid` once it ended: Ok(exit code) or Err(signal).
-fn reap(pid: i32) -> Result<i32, i32> {
-    let mut status = 0;
-    // SAFETY: status is a valid out pointer; pid is our (adopted) child.
-    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(r, pid, "waitpid({pid})");
-    if libc::WIFSIGNALED(status) {
-        Err(libc::WTERMSIG(status))
-    } else {
-        Ok(libc::WEXITSTATUS(status))
-    }
+/// `create --bundle <dir> --pid-file … ID` as the shim runs it; returns the monitor's pid.
+fn create(e: &Rt, dir: &Path, id: &str) -> i32 {
+    e.create_pid(&["--bundle", dir.to_str().unwrap()], id)
 }
 
 /// Receive one descriptor and its message over a unix stream, as containerd's shim does.
@@ -188,21 +98,19 @@ fn firmware() -> Firmware {
 
 #[test]
 fn console_socket_receives_the_terminal_with_the_firmware_console() {
-    let e = Engine::new();
-    e.bundle(&firmware(), true, serde_json::json!({}));
-    let socket = e.sim.path("work/console.sock");
+    let e = engine();
+    write_bundle(&e, &firmware(), true, serde_json::json!({}));
+    let socket = e.work.join("console.sock");
     let listener = UnixListener::bind(&socket).unwrap();
-    let pid_file = e.pid_file();
-    e.ok(&[
-        "create",
-        "--bundle",
-        e.bundle.to_str().unwrap(),
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        "--console-socket",
-        socket.to_str().unwrap(),
+    let pid = e.create_pid(
+        &[
+            "--bundle",
+            e.cwd.to_str().unwrap(),
+            "--console-socket",
+            socket.to_str().unwrap(),
+        ],
         "tty",
-    ]);
+    );
     let (stream, _) = listener.accept().unwrap();
     let (master, name) = recv_fd(&stream);
     assert!(name.starts_with("/dev/pts/"), "terminal name sent: {name}");
@@ -215,20 +123,19 @@ fn console_socket_receives_the_terminal_with_the_firmware_console() {
         "terminal showed: {seen:?}"
     );
     e.ok(&["kill", "tty", "TERM"]);
-    assert_eq!(reap(e.pid()), Err(libc::SIGTERM));
+    assert_eq!(reap(pid), Err(libc::SIGTERM));
     e.ok(&["delete", "tty"]);
-    e.assert_nothing_left("tty");
+    e.assert_no_trace("tty", 0, "offline");
 }
 
 #[test]
 fn console_socket_that_cannot_be_reached_changes_nothing() {
-    let e = Engine::new();
-    e.bundle(&firmware(), true, serde_json::json!({}));
-    let socket = e.sim.path("work/nobody-listens.sock");
-    let o = e.run(&[
-        "create",
+    let e = engine();
+    write_bundle(&e, &firmware(), true, serde_json::json!({}));
+    let socket = e.work.join("nobody-listens.sock");
+    let o = e.create(&[
         "--bundle",
-        e.bundle.to_str().unwrap(),
+        e.cwd.to_str().unwrap(),
         "--console-socket",
         socket.to_str().unwrap(),
         "tty2",
@@ -240,7 +147,7 @@ fn console_socket_that_cannot_be_reached_changes_nothing() {
         "{}",
         o.stderr
     );
-    e.assert_nothing_left("tty2");
+    e.assert_no_trace("tty2", 0, "offline");
     assert!(
         e.sim.events(0).is_empty(),
         "core touched: {:?}",
@@ -254,26 +161,22 @@ fn pod_sandbox_holds_no_core_and_ends_by_signal() {
         "io.kubernetes.cri.container-type",
         "io.kubernetes.cri-o.ContainerType",
     ] {
-        let e = Engine::new();
+        let e = engine();
         // The pause image's binary is no firmware: a sandbox never looks at it.
-        std::fs::write(e.bundle.join("rootfs/pause"), b"#!not a firmware").unwrap();
-        e.bundle(&firmware(), false, serde_json::json!({ key: "sandbox" }));
-        let config = std::fs::read_to_string(e.bundle.join("config.json")).unwrap();
+        std::fs::write(e.cwd.join("rootfs/pause"), b"#!not a firmware").unwrap();
+        write_bundle(
+            &e,
+            &firmware(),
+            false,
+            serde_json::json!({ key: "sandbox" }),
+        );
+        let config = std::fs::read_to_string(e.cwd.join("config.json")).unwrap();
         std::fs::write(
-            e.bundle.join("config.json"),
+            e.cwd.join("config.json"),
             config.replace("/fw.elf", "/pause"),
         )
         .unwrap();
-        let pid_file = e.pid_file();
-        e.ok(&[
-            "create",
-            "--bundle",
-            e.bundle.to_str().unwrap(),
-            "--pid-file",
-            pid_file.to_str().unwrap(),
-            "pod",
-        ]);
-        let pid = e.pid();
+        let pid = create(&e, &e.cwd, "pod");
         let st = e.state("pod");
         assert_eq!(st["status"], "created");
         assert_eq!(st["pid"], pid);
@@ -292,7 +195,7 @@ fn pod_sandbox_holds_no_core_and_ends_by_signal() {
             e.sim.events(0).is_empty(),
             "{key}: the sandbox touched the core"
         );
-        assert!(!e.sim.path("run/hybrid-runtime/cores/remoteproc0").exists());
+        assert!(!e.claim(0).exists());
 
         e.ok(&["kill", "pod", "TERM"]);
         assert_eq!(reap(pid), Err(libc::SIGTERM));
@@ -304,14 +207,14 @@ fn pod_sandbox_holds_no_core_and_ends_by_signal() {
         // containerd sends `kill --all <id> 9` when it removes a task; runc accepts it.
         e.ok(&["kill", "--all", "pod", "9"]);
         e.ok(&["delete", "pod"]);
-        e.assert_nothing_left("pod");
+        e.assert_no_trace("pod", 0, "offline");
     }
 }
 
 #[test]
 fn sandbox_and_firmware_container_of_one_pod() {
-    let e = Engine::new();
-    let pod_bundle = e.sim.path("work/pod");
+    let e = engine();
+    let pod_bundle = e.work.join("pod");
     std::fs::create_dir_all(pod_bundle.join("rootfs")).unwrap();
     let pause = serde_json::json!({
         "ociVersion": "1.0.2",
@@ -320,17 +223,10 @@ fn sandbox_and_firmware_container_of_one_pod() {
         "annotations": {"io.kubernetes.cri.container-type": "sandbox"},
     });
     std::fs::write(pod_bundle.join("config.json"), pause.to_string()).unwrap();
-    let sandbox_pid = pod_bundle.join("init.pid");
-    e.ok(&[
-        "create",
-        "--bundle",
-        pod_bundle.to_str().unwrap(),
-        "--pid-file",
-        sandbox_pid.to_str().unwrap(),
-        "pod",
-    ]);
+    let sandbox_pid = create(&e, &pod_bundle, "pod");
     e.ok(&["start", "pod"]);
-    e.bundle(
+    write_bundle(
+        &e,
         &firmware(),
         false,
         serde_json::json!({
@@ -338,46 +234,28 @@ fn sandbox_and_firmware_container_of_one_pod() {
             "io.kubernetes.cri.sandbox-id": "pod",
         }),
     );
-    let pid_file = e.pid_file();
-    e.ok(&[
-        "create",
-        "--bundle",
-        e.bundle.to_str().unwrap(),
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        "fw",
-    ]);
+    let pid = create(&e, &e.cwd, "fw");
     e.ok(&["start", "fw"]);
     assert_eq!(e.sim.state(0), "running");
     e.ok(&["kill", "fw", "KILL"]);
-    assert_eq!(reap(e.pid()), Err(libc::SIGKILL));
+    assert_eq!(reap(pid), Err(libc::SIGKILL));
     assert_eq!(e.sim.state(0), "offline");
     e.ok(&["delete", "fw"]);
-    let pid: i32 = std::fs::read_to_string(&sandbox_pid)
-        .unwrap()
-        .parse()
-        .unwrap();
     e.ok(&["delete", "--force", "pod"]);
-    assert_eq!(reap(pid), Err(libc::SIGKILL));
+    assert_eq!(reap(sandbox_pid), Err(libc::SIGKILL));
     assert!(!e.root.join("pod").exists());
-    e.assert_nothing_left("fw");
+    e.assert_no_trace("fw", 0, "offline");
 }
 
 #[test]
 fn create_killed_at_any_moment_then_delete_force_leaves_nothing() {
-    let e = Engine::new();
-    e.bundle(&firmware(), false, serde_json::json!({}));
-    let out = std::fs::File::create(e.sim.path("work/killed.out")).unwrap();
+    let e = engine();
+    write_bundle(&e, &firmware(), false, serde_json::json!({}));
+    let out = std::fs::File::create(e.work.join("killed.out")).unwrap();
     for step in 0..40u64 {
         let id = format!("k{step}");
-        let mut child = Command::new(BIN)
-            .arg("--root")
-            .arg(&e.root)
-            .arg("--host-root")
-            .arg(e.sim.root())
-            .args(["create", "--bundle", e.bundle.to_str().unwrap(), &id])
-            .env("HYBRID_CONFIG", e.sim.path("no-config.json"))
-            .stdin(Stdio::null())
+        let mut child = e
+            .command(&["create", "--bundle", e.cwd.to_str().unwrap(), &id])
             .stdout(out.try_clone().unwrap())
             .stderr(out.try_clone().unwrap())
             .spawn()
@@ -389,7 +267,7 @@ fn create_killed_at_any_moment_then_delete_force_leaves_nothing() {
         // What the shim does after a failed create.
         e.ok(&["delete", "--force", &id]);
         assert!(!e.root.join(&id).exists(), "step {step}: state dir left");
-        let claim = e.sim.path("run/hybrid-runtime/cores/remoteproc0");
+        let claim = e.claim(0);
         let wait_end = Instant::now() + Duration::from_secs(5);
         // A monitor that ended stays a zombie of this process (the subreaper) until the
         // test ends: its descriptors, and with them the claim's lock, are gone already.
@@ -407,18 +285,17 @@ fn create_killed_at_any_moment_then_delete_force_leaves_nothing() {
             "step {step}: the core is still claimed after delete --force"
         );
         assert_eq!(e.sim.state(0), "offline", "step {step}");
-        let copies = e.sim.path("lib/firmware/hybrid-runtime");
         assert!(
-            !copies.join(&id).exists(),
+            !e.firmware_copy(&id).exists(),
             "step {step}: firmware copy left"
         );
     }
     // The core is usable afterwards.
-    e.ok(&["create", "--bundle", e.bundle.to_str().unwrap(), "after"]);
+    e.ok(&["create", "--bundle", e.cwd.to_str().unwrap(), "after"]);
     e.ok(&["start", "after"]);
     assert_eq!(e.sim.state(0), "running");
     e.ok(&["delete", "--force", "after"]);
-    e.assert_nothing_left("after");
+    e.assert_no_trace("after", 0, "offline");
 }
 
 /// The namespace `kind` (`ipc`, `uts`, `net`) of process `pid`, as its /proc link names it.
@@ -430,9 +307,9 @@ fn ns(pid: i32, kind: &str) -> String {
 
 #[test]
 fn pod_sandbox_holds_the_pod_namespaces() {
-    let e = Engine::new();
+    let e = engine();
     let sandbox = |id: &str, namespaces: serde_json::Value| -> Out {
-        let dir = e.sim.path(&format!("work/{id}"));
+        let dir = e.work.join(id);
         std::fs::create_dir_all(dir.join("rootfs")).unwrap();
         let config = serde_json::json!({
             "ociVersion": "1.0.2",
@@ -442,21 +319,14 @@ fn pod_sandbox_holds_the_pod_namespaces() {
             "linux": {"namespaces": namespaces},
         });
         std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
-        let pid_file = dir.join("init.pid");
-        e.run(&[
-            "create",
+        let pid_file = e.pid_file(id);
+        e.create(&[
             "--bundle",
             dir.to_str().unwrap(),
             "--pid-file",
             pid_file.to_str().unwrap(),
             id,
         ])
-    };
-    let pid_of = |id: &str| -> i32 {
-        std::fs::read_to_string(e.sim.path(&format!("work/{id}/init.pid")))
-            .unwrap()
-            .parse()
-            .unwrap()
     };
     // As containerd asks for a pod: new IPC, UTS and network namespaces (pid and mount are
     // nothing to a pod of firmware).
@@ -467,7 +337,7 @@ fn pod_sandbox_holds_the_pod_namespaces() {
         ]),
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let a = pid_of("pod-a");
+    let a = e.pid("pod-a");
     let me = std::process::id() as i32;
     for kind in ["ipc", "uts", "net"] {
         assert_ne!(
@@ -484,7 +354,7 @@ fn pod_sandbox_holds_the_pod_namespaces() {
         serde_json::json!([{"type": "network", "path": format!("/proc/{a}/ns/net")}]),
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let b = pid_of("pod-b");
+    let b = e.pid("pod-b");
     assert_eq!(ns(b, "net"), ns(a, "net"));
     assert_eq!(ns(b, "ipc"), ns(me, "ipc"));
     // A path that is no namespace: a clear error and nothing left.
@@ -500,7 +370,7 @@ fn pod_sandbox_holds_the_pod_namespaces() {
         o.stderr
     );
     assert!(!e.root.join("pod-c").exists());
-    let fifo = e.sim.path("work/not-a-namespace");
+    let fifo = e.work.join("not-a-namespace");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: mkfifo with a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
@@ -518,5 +388,5 @@ fn pod_sandbox_holds_the_pod_namespaces() {
         e.ok(&["delete", "--force", id]);
         assert_eq!(reap(pid), Err(libc::SIGKILL));
     }
-    e.assert_nothing_left("pod-a");
+    e.assert_no_trace("pod-a", 0, "offline");
 }

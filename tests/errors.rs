@@ -396,17 +396,13 @@ fn the_claims_directory_is_no_container() {
     Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();
     // With the default layout the state root and the claims share /run/hybrid-runtime.
     let root = rt.sim.path("run/hybrid-runtime");
-    let o = std::process::Command::new(common::BIN)
-        .arg("--root")
-        .arg(&root)
-        .arg("--host-root")
-        .arg(rt.sim.root())
-        .args(["create", "a.elf", "cores"])
-        .current_dir(&rt.work)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("is reserved in this state root"));
+    let o = rt.output(&mut rt.command_in_root(&root, &["create", "a.elf", "cores"]));
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("is reserved in this state root"),
+        "{}",
+        o.stderr
+    );
     assert_eq!(rt.sim.state(0), "offline");
     assert!(!rt.claim(0).exists());
 }

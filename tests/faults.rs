@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Firmware, Out, Rt};
-use hardening::{collect, monitors, run_bounded, spawn};
+use common::{collect, Firmware, Out, Rt};
+use hardening::{monitors, run_bounded, spawn};
 
 /// Faults injected across the whole suite (kills and failed kernel writes).
 static FAULTS: AtomicU32 = AtomicU32::new(0);

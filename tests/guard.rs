@@ -80,21 +80,26 @@ fn kill_reaches_a_core_whose_monitor_was_lost() {
     rt.assert_no_trace("lost2", 0, "offline");
 }
 
+/// Create container `id` and run `start` in the background while the simulator holds the
+/// core's start through the device for `hang_ms`; returns the monitor's pid and the `start`.
+fn start_held_in_the_kernel(rt: &Rt, id: &str, hang_ms: u32) -> (i32, std::process::Child) {
+    let pid = rt.create_fw(id, "m.elf", &Firmware::new());
+    rt.sim
+        .write("sim/remoteproc0/hang", &format!("cdev {hang_ms}"))
+        .unwrap();
+    let start = rt
+        .command(&["start", id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (pid, start)
+}
+
 #[test]
 fn start_killed_midway_leaves_the_core_owned_by_its_container() {
     let rt = Rt::new(&[]);
-    let pid = rt.create_fw("mid", "m.elf", &Firmware::new());
-    rt.sim.write("sim/remoteproc0/hang", "cdev 400").unwrap();
-    let mut start = std::process::Command::new(common::BIN)
-        .arg("--root")
-        .arg(&rt.root)
-        .arg("--host-root")
-        .arg(rt.sim.root())
-        .args(["start", "mid"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (pid, mut start) = start_held_in_the_kernel(&rt, "mid", 400);
     std::thread::sleep(std::time::Duration::from_millis(150));
     start.kill().unwrap();
     start.wait().unwrap();
@@ -113,18 +118,7 @@ fn start_killed_midway_leaves_the_core_owned_by_its_container() {
 #[test]
 fn monitor_killed_during_the_start_leaves_no_core_running() {
     let rt = Rt::new(&[]);
-    let pid = rt.create_fw("mk", "m.elf", &Firmware::new());
-    rt.sim.write("sim/remoteproc0/hang", "cdev 300").unwrap();
-    let start = std::process::Command::new(common::BIN)
-        .arg("--root")
-        .arg(&rt.root)
-        .arg("--host-root")
-        .arg(rt.sim.root())
-        .args(["start", "mk"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (pid, start) = start_held_in_the_kernel(&rt, "mk", 300);
     std::thread::sleep(std::time::Duration::from_millis(100));
     kill(pid, libc::SIGKILL);
     let o = start.wait_with_output().unwrap();
@@ -193,17 +187,13 @@ fn a_second_state_root_cannot_take_a_claimed_core() {
     let rt = Rt::new(&[]);
     let pid = rt.create_fw("first", "a.elf", &Firmware::new());
     let other_root = rt.work.join("other-root");
-    let o = std::process::Command::new(common::BIN)
-        .arg("--root")
-        .arg(&other_root)
-        .arg("--host-root")
-        .arg(rt.sim.root())
-        .args(["create", "a.elf", "second"])
-        .current_dir(&rt.work)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("is used by container first"));
+    let o = rt.output(&mut rt.command_in_root(&other_root, &["create", "a.elf", "second"]));
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("is used by container first"),
+        "{}",
+        o.stderr
+    );
     assert!(!other_root.join("second").exists());
     rt.ok(&["delete", "--force", "first"]);
     assert_eq!(reap(pid), Err(libc::SIGKILL));
@@ -433,30 +423,20 @@ fn the_same_id_under_two_state_roots_never_shares_a_firmware_copy() {
     let rt = Rt::new(&["--processor", "name=m4", "--processor", "name=r5f"]);
     Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();
     let create = |root: &str, core: &str| {
-        // stderr in a file: the monitor of a successful create keeps it open.
-        let err = rt.work.join(format!("{root}.err"));
-        let status = std::process::Command::new(common::BIN)
-            .arg("--root")
-            .arg(rt.work.join(root))
-            .arg("--host-root")
-            .arg(rt.sim.root())
-            .args(["create", "a.elf", "same"])
-            .env("HYBRID_CORE", core)
-            .current_dir(&rt.work)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .status()
-            .unwrap();
-        (status, std::fs::read_to_string(&err).unwrap())
+        let mut c = rt.command_in_root(&rt.work.join(root), &["create", "a.elf", "same"]);
+        rt.output(c.env("HYBRID_CORE", core))
     };
     let first = create("ns1", "m4");
-    assert!(first.0.success(), "{}", first.1);
+    assert_eq!(first.code, 0, "{}", first.stderr);
     let copy = rt.firmware_copy("same").join("a.elf");
     let before = std::fs::metadata(&copy).unwrap().modified().unwrap();
     let second = create("ns2", "r5f");
-    assert_eq!(second.0.code(), Some(1));
-    assert!(second.1.contains("already exists"), "{}", second.1);
+    assert_eq!(second.code, 1);
+    assert!(
+        second.stderr.contains("already exists"),
+        "{}",
+        second.stderr
+    );
     assert_eq!(
         std::fs::metadata(&copy).unwrap().modified().unwrap(),
         before,
@@ -464,14 +444,8 @@ fn the_same_id_under_two_state_roots_never_shares_a_firmware_copy() {
     );
     assert!(!rt.work.join("ns2/same").exists());
     assert!(!rt.claim(1).exists());
-    let o = std::process::Command::new(common::BIN)
-        .arg("--root")
-        .arg(rt.work.join("ns1"))
-        .arg("--host-root")
-        .arg(rt.sim.root())
-        .args(["delete", "--force", "same"])
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    let o =
+        rt.output(&mut rt.command_in_root(&rt.work.join("ns1"), &["delete", "--force", "same"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(!copy.exists());
 }

@@ -37,7 +37,7 @@ impl T {
     }
 
     fn run(&self, args: &[&str]) -> Out {
-        self.rt.run_captured(args, &self.env)
+        self.rt.run_env(args, &self.env)
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -94,15 +94,7 @@ impl T {
 
     /// No state dir, no firmware copy, no claim, the core offline, the state root empty.
     fn assert_nothing_left(&self, id: &str) {
-        assert!(
-            !self.root.join(id).exists(),
-            "state dir of {id} left behind"
-        );
-        let fw = self.sim.path("lib/firmware/hybrid-runtime").join(id);
-        assert!(!fw.exists(), "firmware copy of {id} left behind");
-        let claim = self.sim.path("run/hybrid-runtime/cores/remoteproc0");
-        assert!(!claim.exists(), "core claim left behind");
-        assert_eq!(self.sim.state(0), "offline");
+        self.assert_no_trace(id, 0, "offline");
         if let Ok(list) = std::fs::read_dir(&self.root) {
             let left: Vec<_> = list.flatten().map(|e| e.file_name()).collect();
             assert!(left.is_empty(), "stray files in the state root: {left:?}");

@@ -89,52 +89,36 @@ fn applet_links_run_the_same_handlers() {
     let rt = Rt::new(&[]);
     let bin = rt.work.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let o = std::process::Command::new(common::BIN)
-        .args(["--install", "-s"])
-        .arg(&bin)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    let listed = String::from_utf8(
-        std::process::Command::new(common::BIN)
-            .arg("--list")
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let o = rt.output(
+        rt.bare_command(common::BIN)
+            .args(["--install", "-s"])
+            .arg(&bin),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let listed = rt.output(rt.bare_command(common::BIN).arg("--list")).stdout;
     for name in listed.lines() {
         assert!(bin.join(name).exists(), "{name} installed");
     }
     Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();
-    let host = rt.sim.root().to_str().unwrap().to_string();
-    let root = rt.root.to_str().unwrap().to_string();
     let run = |applet: &str, args: &[&str]| {
-        std::process::Command::new(bin.join(applet))
-            .args(["--root", &root, "--host-root", &host])
-            .args(args)
-            .current_dir(&rt.work)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap()
+        let o = rt.output(&mut rt.command_of(bin.join(applet), args));
+        assert_eq!(o.code, 0, "{applet} {args:?}: {}", o.stderr);
     };
-    assert!(run("hybrid-create", &["a.elf", "linked"]).success());
-    assert!(run("hybrid-start", &["linked"]).success());
+    run("hybrid-create", &["a.elf", "linked"]);
+    run("hybrid-start", &["linked"]);
     assert_eq!(rt.sim.state(0), "running");
-    assert!(run("hybrid-delete", &["--force", "linked"]).success());
+    run("hybrid-delete", &["--force", "linked"]);
     rt.assert_no_trace("linked", 0, "offline");
-    let o = std::process::Command::new(bin.join("hybrid-state"))
-        .arg("--help")
-        .output()
-        .unwrap();
-    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Usage"));
+    let o = rt.output(rt.bare_command(bin.join("hybrid-state")).arg("--help"));
+    assert!(o.code == 0 && o.stdout.contains("Usage"), "{}", o.stderr);
     std::os::unix::fs::symlink(common::BIN, bin.join("hybrid-frobnicate")).unwrap();
-    let o = std::process::Command::new(bin.join("hybrid-frobnicate"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(127));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown applet hybrid-frobnicate"));
+    let o = rt.output(&mut rt.bare_command(bin.join("hybrid-frobnicate")));
+    assert_eq!(o.code, 127);
+    assert!(
+        o.stderr.contains("unknown applet hybrid-frobnicate"),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]
@@ -403,50 +387,39 @@ fn crash_on_a_kernel_that_cannot_stop_a_crashed_core_still_ends_offline() {
 fn driven_like_the_containerd_shim() {
     let rt = Rt::new(&[]);
     let b = common::bundle(&rt.work.join("bundle"), "fw.elf", &[], &["PATH=/bin"]);
+    let rt = rt.in_dir(b.clone());
     Firmware::new().write_to(&b.join("rootfs/fw.elf")).unwrap();
     let log = b.join("log.json");
-    let shim = |args: &[&str], out: std::process::Stdio| {
-        std::process::Command::new(common::BIN)
-            .args([
-                "--root",
-                rt.root.to_str().unwrap(),
-                "--log",
-                log.to_str().unwrap(),
-            ])
+    let shim = |args: &[&str]| {
+        let mut c = rt.bare_command(common::BIN);
+        c.args(["--root", rt.root.to_str().unwrap()])
+            .args(["--log", log.to_str().unwrap()])
             .args(["--log-format", "json", "--systemd-cgroup"])
             .args(args)
-            .env("HYBRID_HOST_ROOT", rt.sim.root())
-            .current_dir(&b)
-            .stdin(std::process::Stdio::null())
-            .stdout(out)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap()
+            .env("HYBRID_HOST_ROOT", rt.sim.root());
+        let o = rt.output(&mut c);
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
     };
-    let st = shim(
-        &[
-            "create",
-            "--bundle",
-            b.to_str().unwrap(),
-            "--pid-file",
-            "init.pid",
-            "--no-pivot",
-            "task",
-        ],
-        std::process::Stdio::null(),
-    );
-    assert!(st.success());
+    shim(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--pid-file",
+        "init.pid",
+        "--no-pivot",
+        "task",
+    ]);
     let pid: i32 = std::fs::read_to_string(b.join("init.pid"))
         .unwrap()
         .parse()
         .unwrap();
-    assert!(shim(&["start", "task"], std::process::Stdio::null()).success());
+    shim(&["start", "task"]);
     assert_eq!(rt.sim.state(0), "running");
-    assert!(shim(&["kill", "task", "9"], std::process::Stdio::null()).success());
+    shim(&["kill", "task", "9"]);
     assert_eq!(reap(pid), Err(libc::SIGKILL));
     assert_eq!(rt.sim.state(0), "offline");
-    assert!(shim(&["delete", "--force", "task"], std::process::Stdio::null()).success());
-    assert!(shim(&["delete", "--force", "task"], std::process::Stdio::null()).success());
+    shim(&["delete", "--force", "task"]);
+    shim(&["delete", "--force", "task"]);
     assert!(!log.exists() || !std::fs::read_to_string(&log).unwrap().contains("\"error\""));
     rt.assert_no_trace("task", 0, "offline");
 }
@@ -464,37 +437,32 @@ fn driven_like_podman_with_a_stripped_environment_and_a_config_file() {
             .to_string(),
     )
     .unwrap();
+    rt.guard_root(&root);
+    let rt = rt.in_dir(b.clone());
     let run = |args: &[&str]| {
-        std::process::Command::new(common::BIN)
-            .args(args)
-            .env_clear()
-            .env("HYBRID_CONFIG", &config)
-            .current_dir(&b)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap()
+        let mut c = rt.bare_command(common::BIN);
+        c.args(args).env_clear().env("HYBRID_CONFIG", &config);
+        let o = rt.output(&mut c);
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
     };
-    assert!(run(&[
+    run(&[
         "create",
         "--bundle",
         b.to_str().unwrap(),
         "--pid-file",
         "p",
-        "pod"
-    ])
-    .success());
+        "pod",
+    ]);
     assert!(root.join("pod").is_dir(), "the config file's root is used");
     let pid: i32 = std::fs::read_to_string(b.join("p"))
         .unwrap()
         .parse()
         .unwrap();
-    assert!(run(&["start", "pod"]).success());
+    run(&["start", "pod"]);
     assert_eq!(rt.sim.state(0), "running");
-    assert!(run(&["kill", "pod", "15"]).success());
+    run(&["kill", "pod", "15"]);
     assert_eq!(reap(pid), Err(libc::SIGTERM));
-    assert!(run(&["delete", "--force", "pod"]).success());
+    run(&["delete", "--force", "pod"]);
     assert!(!root.join("pod").exists());
     assert_eq!(rt.sim.state(0), "offline");
 }

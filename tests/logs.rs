@@ -2,17 +2,19 @@
 //! through the rpmsg tty, a raw endpoint, a created endpoint and the trace buffer. Every line
 //! must arrive exactly once, in order, on the container's stdout and in `logs`.
 
-use hybrid_sim::firmware::Firmware;
-use hybrid_sim::harness::Sim;
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
+use std::ops::Deref;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hybrid-runtime");
+use common::{Firmware, Rt};
+
 const WAIT: Duration = Duration::from_secs(15);
 
 /// What the container's stdout is.
@@ -26,10 +28,16 @@ enum Out {
     ReadOnly,
 }
 
-/// A simulator, a state root and bundles, removed at the end.
+/// The shared harness, with bundles in its work directory.
 struct Rig {
-    sim: Sim,
-    dir: PathBuf,
+    rt: Rt,
+}
+
+impl Deref for Rig {
+    type Target = Rt;
+    fn deref(&self) -> &Rt {
+        &self.rt
+    }
 }
 
 /// A created container whose stdout (inherited by the monitor) is read line by line.
@@ -49,45 +57,14 @@ impl Rig {
 
     /// With these simulator options.
     fn with(sim_args: &[&str]) -> Rig {
-        let sim = Sim::start(sim_args).expect("simulator");
-        let dir = sim.root().with_extension("logs");
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Rig { sim, dir }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.arg("--root")
-            .arg(self.dir.join("state"))
-            .arg("--host-root")
-            .arg(self.sim.root());
-        c.args(args)
-            .env_remove("HYBRID_ROOT")
-            .env_remove("HYBRID_HOST_ROOT");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run hybrid-runtime")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        Rig {
+            rt: Rt::new(sim_args),
+        }
     }
 
     /// An OCI bundle running `fw` with these annotations.
     fn bundle(&self, id: &str, fw: &Firmware, annotations: &[(&str, &str)]) -> PathBuf {
-        let b = self.dir.join(id);
+        let b = self.work.join(id);
         fs::create_dir_all(b.join("rootfs")).unwrap();
         fw.write_to(&b.join("rootfs/fw.elf")).unwrap();
         let ann: BTreeMap<&str, &str> = annotations.iter().copied().collect();
@@ -111,8 +88,8 @@ impl Rig {
         stdout: Out,
     ) -> Running {
         let b = self.bundle(id, fw, annotations);
-        let mut c = self.cmd(&["create", "--bundle", b.to_str().unwrap(), id]);
-        c.stdin(Stdio::null()).stderr(Stdio::piped());
+        let mut c = self.command(&["create", "--bundle", b.to_str().unwrap(), id]);
+        c.stderr(Stdio::piped());
         if stdout == Out::ReadOnly {
             c.stdout(fs::File::open("/dev/null").unwrap());
         } else {
@@ -162,20 +139,6 @@ impl Rig {
     fn stop(&self, r: &mut Running) {
         self.ok(&["kill", &r.id, "TERM"]);
         r.until_closed();
-    }
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        for id in fs::read_dir(self.dir.join("state"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let id = id.file_name().to_string_lossy().into_owned();
-            let _ = self.run(&["delete", "--force", &id]);
-        }
-        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -250,7 +213,7 @@ fn numbered(prefix: &str, n: usize) -> Vec<String> {
 }
 
 fn source_of(rig: &Rig, id: &str) -> String {
-    fs::read_to_string(rig.dir.join("state").join(id).join("console.source")).unwrap_or_default()
+    fs::read_to_string(rig.state_dir(id).join("console.source")).unwrap_or_default()
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
@@ -533,7 +496,7 @@ fn silent_firmware_logs_nothing_and_says_nothing() {
     wait_for("the log source", || !source_of(&rig, "silent").is_empty());
     assert!(source_of(&rig, "silent").starts_with("tty "));
     let out = rig.run(&["logs", "silent"]);
-    assert!(out.status.success());
+    assert_eq!(out.code, 0);
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
     rig.stop(&mut r);
     assert!(r.seen.is_empty(), "{:?}", r.seen);
@@ -547,9 +510,9 @@ fn firmware_without_any_log_source_says_why() {
         !source_of(&rig, "mute").is_empty()
     });
     let out = rig.run(&["logs", "mute"]);
-    assert!(out.status.success());
+    assert_eq!(out.code, 0);
     assert!(out.stdout.is_empty());
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = out.stderr;
     assert!(err.contains("mute has no firmware log: firmware on remoteproc0 declares no trace buffer and no rpmsg channel"), "{err}");
     assert_eq!(
         rig.sim.state(0),
@@ -590,8 +553,8 @@ fn a_source_the_firmware_lacks_is_explained() {
             !source_of(&rig, id).is_empty()
         });
         let out = rig.run(&["logs", id]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && err.contains(why), "{err}");
+        let err = out.stderr;
+        assert!(out.code == 0 && err.contains(why), "{err}");
         rig.stop(&mut r);
         assert!(r.stderr().contains(why));
         rig.ok(&["delete", id]);
@@ -612,7 +575,8 @@ fn logging_can_be_turned_off() {
         !source_of(&rig, "off").is_empty()
     });
     let out = rig.run(&["logs", "off"]);
-    assert!(String::from_utf8_lossy(&out.stderr)
+    assert!(out
+        .stderr
         .contains("has no firmware log: logging is disabled (log source none)"));
     rig.stop(&mut r);
     assert!(r.seen.is_empty());
@@ -698,7 +662,7 @@ fn the_log_file_is_capped_and_rotated() {
         .collect::<Vec<_>>();
     assert_eq!(r.until_count(400), all, "stdout is not capped");
     rig.stop(&mut r);
-    let dir = rig.dir.join("state/rot");
+    let dir = rig.state_dir("rot");
     for f in ["console.log", "console.log.1", "console.log.2"] {
         let len = fs::metadata(dir.join(f)).unwrap().len();
         assert!(len <= 4096 && len > 0, "{f}: {len} bytes");
@@ -721,7 +685,7 @@ fn logs_follow_streams_until_the_container_stops() {
         .script("repeat 20\ntty follow {n}\nsleep 20\nend\n");
     let mut r = rig.launch("follow", &fw, &[], Out::Read);
     let follower = rig
-        .cmd(&["logs", "--follow", "follow"])
+        .command(&["logs", "--follow", "follow"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -747,8 +711,8 @@ fn logs_follow_streams_until_the_container_stops() {
 fn logs_of_an_unknown_container_is_an_error() {
     let rig = Rig::new();
     let out = rig.run(&["logs", "nope"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("container nope does not exist"));
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("container nope does not exist"));
 }
 
 #[test]
@@ -760,12 +724,12 @@ fn bad_log_annotations_are_refused_at_create() {
         &[("io.hybrid-runtime.log.max-size", "tiny")],
     );
     let out = rig.run(&["create", "--bundle", b.to_str().unwrap(), "bad"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.code, 0);
+    let err = out.stderr;
     assert!(
         err.contains("invalid io.hybrid-runtime.log.max-size \"tiny\""),
         "{err}"
     );
-    assert!(!rig.dir.join("state/bad").exists(), "nothing left behind");
+    assert!(!rig.state_dir("bad").exists(), "nothing left behind");
     assert_eq!(rig.sim.state(0), "offline");
 }

@@ -1,12 +1,15 @@
 //! Test support for the runtime's integration tests: a simulator, a state root, the built binary
-//! run against both, and the test process as child subreaper so that it reaps the monitor and
-//! reads its exit status as a container engine's shim does.
+//! run against both with no setting of the machine's, the test process as child subreaper so that
+//! it reaps the monitor and reads its exit status as a container engine's shim does, and a guard
+//! that deletes every container a test leaves behind, also when it fails.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Once;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 pub use hybrid_sim::firmware::Firmware;
@@ -16,8 +19,12 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_hybrid-runtime");
 
 static SUBREAPER: Once = Once::new();
 
+/// Numbers the files that hold each command's output.
+static COUNT: AtomicU32 = AtomicU32::new(0);
+
 /// Variables the runtime reads that a test machine may have set: removed from every call.
 const HOST_SETTINGS: &[&str] = &[
+    "HYBRID_ROOT",
     "HYBRID_HOST_ROOT",
     "HYBRID_CORE",
     "HYBRID_BOARD",
@@ -27,16 +34,27 @@ const HOST_SETTINGS: &[&str] = &[
     "HYBRID_IMAGE_MAX_SIZE",
 ];
 
+/// How long the guard waits for one `delete --force` before it kills it.
+const CLEANUP_LIMIT: Duration = Duration::from_secs(10);
+
 /// What a command printed and how it ended.
+#[derive(Debug)]
 pub struct Out {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
+/// A simulator, a state root and a work directory. Dropped, it runs `delete --force` for every
+/// container in its state roots before the simulator goes, so a failing or aborted test leaves
+/// no monitor, state or running core behind.
 pub struct Rt {
     pub root: PathBuf,
     pub work: PathBuf,
+    /// The working directory of every command: `work` unless `in_dir` said otherwise.
+    pub cwd: PathBuf,
+    /// State roots besides `root` that commands were pointed at.
+    other_roots: Mutex<Vec<PathBuf>>,
     pub sim: Sim,
 }
 
@@ -53,87 +71,164 @@ impl Rt {
         std::fs::create_dir_all(&work).unwrap();
         Rt {
             root: sim.path("work/state"),
+            cwd: work.clone(),
             work,
+            other_roots: Mutex::new(Vec::new()),
             sim,
         }
     }
 
-    /// The runtime against this simulator and state root, with an environment that holds no
-    /// selector or setting of the machine's (and no config file) plus `env`.
-    fn command(&self, args: &[&str], env: &[(String, String)]) -> Command {
-        let mut c = Command::new(BIN);
-        c.arg("--root")
-            .arg(&self.root)
-            .arg("--host-root")
-            .arg(self.sim.root());
-        c.args(args).current_dir(&self.work);
+    /// Commands run in `dir` (created), as engines run them in the bundle.
+    pub fn in_dir(mut self, dir: PathBuf) -> Rt {
+        std::fs::create_dir_all(&dir).unwrap();
+        self.cwd = dir;
+        self
+    }
+
+    /// `program` (the runtime or a link to it) in `cwd` with no stdin and an environment that
+    /// holds no selector or setting of the machine's and names no config file that exists.
+    pub fn bare_command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(&self.cwd).stdin(Stdio::null());
         for k in HOST_SETTINGS {
             c.env_remove(k);
         }
         c.env("HYBRID_CONFIG", self.work.join("no-config.json"));
-        c.envs(env.iter().map(|(k, v)| (k, v)));
         c
     }
 
-    /// Run a command that leaves no child behind (everything but a successful create).
-    pub fn run(&self, args: &[&str]) -> Out {
-        let o = self
-            .command(args, &[])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run hybrid-runtime");
-        Out {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    /// The runtime run as `program` against this simulator and state root.
+    pub fn command_of(&self, program: impl AsRef<OsStr>, args: &[&str]) -> Command {
+        let mut c = self.bare_command(program);
+        c.arg("--root")
+            .arg(&self.root)
+            .arg("--host-root")
+            .arg(self.sim.root())
+            .args(args);
+        c
+    }
+
+    /// The runtime against this simulator and state root.
+    pub fn command(&self, args: &[&str]) -> Command {
+        self.command_of(BIN, args)
+    }
+
+    /// The runtime against this simulator and another state root, whose containers the guard
+    /// deletes too.
+    pub fn command_in_root(&self, root: &Path, args: &[&str]) -> Command {
+        self.guard_root(root);
+        let mut c = self.bare_command(BIN);
+        c.arg("--root")
+            .arg(root)
+            .arg("--host-root")
+            .arg(self.sim.root())
+            .args(args);
+        c
+    }
+
+    /// Have the guard delete the containers under `root` too (a root a test names itself).
+    pub fn guard_root(&self, root: &Path) {
+        let mut roots = self.other_roots.lock().unwrap_or_else(|e| e.into_inner());
+        if !roots.iter().any(|r| r == root) {
+            roots.push(root.to_path_buf());
         }
     }
 
-    /// Run a command with `env` added and its stdio in files: a successful create leaves the
+    /// Run `c` to its end with its stdout and stderr in files: a successful create leaves the
     /// monitor holding them, as an engine's fifos are held, so they cannot be pipes read to EOF.
-    pub fn run_captured(&self, args: &[&str], env: &[(String, String)]) -> Out {
-        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let out = self.work.join(format!("cmd-{n}.out"));
-        let err = self.work.join(format!("cmd-{n}.err"));
-        let status = self
-            .command(args, env)
-            .stdin(Stdio::null())
+    pub fn output(&self, c: &mut Command) -> Out {
+        let (out, err) = self.output_files();
+        let status = c
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(&err).unwrap())
             .status()
             .expect("run hybrid-runtime");
-        Out {
-            code: status.code().unwrap_or(-1),
-            stdout: std::fs::read_to_string(&out).unwrap_or_default(),
-            stderr: std::fs::read_to_string(&err).unwrap_or_default(),
-        }
+        collect(status.code().unwrap_or(-1), out, err)
     }
 
-    /// Run `create …` (stdio in files, see `run_captured`).
+    /// `output`, but a command still running after `limit` is killed and reported as code -2.
+    pub fn output_within(&self, c: &mut Command, limit: Duration) -> Out {
+        let (out, err) = self.output_files();
+        let mut child = c
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .expect("run hybrid-runtime");
+        let end = Instant::now() + limit;
+        let code = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st.code().unwrap_or(-1);
+            }
+            if Instant::now() > end {
+                let _ = child.kill();
+                let _ = child.wait();
+                break -2;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        collect(code, out, err)
+    }
+
+    /// Two fresh files for a command's stdout and stderr.
+    pub fn output_files(&self) -> (PathBuf, PathBuf) {
+        let n = COUNT.fetch_add(1, Ordering::SeqCst);
+        (
+            self.work.join(format!("cmd-{n}.out")),
+            self.work.join(format!("cmd-{n}.err")),
+        )
+    }
+
+    /// Run the runtime with `args`.
+    pub fn run(&self, args: &[&str]) -> Out {
+        self.output(&mut self.command(args))
+    }
+
+    /// Run the runtime with `args` and `env` added to its environment.
+    pub fn run_env(&self, args: &[&str], env: &[(String, String)]) -> Out {
+        let mut c = self.command(args);
+        c.envs(env.iter().map(|(k, v)| (k, v)));
+        self.output(&mut c)
+    }
+
+    /// Run `create …`.
     pub fn create(&self, args: &[&str]) -> Out {
         let mut full = vec!["create"];
         full.extend_from_slice(args);
-        self.run_captured(&full, &[])
+        self.run(&full)
+    }
+
+    /// The pid file `create_pid` writes for container `id`.
+    pub fn pid_file(&self, id: &str) -> PathBuf {
+        self.cwd.join(format!("{id}.pid"))
+    }
+
+    /// `create --pid-file <cwd>/<id>.pid ARGS… ID`; panics on failure, returns the pid written,
+    /// which must be bare digits.
+    pub fn create_pid(&self, args: &[&str], id: &str) -> i32 {
+        let pid_file = self.pid_file(id);
+        let mut full = vec!["--pid-file", pid_file.to_str().unwrap()];
+        full.extend_from_slice(args);
+        full.push(id);
+        let o = self.create(&full);
+        assert_eq!(o.code, 0, "create {id}: {}", o.stderr);
+        self.pid(id)
+    }
+
+    /// The pid in the pid file of container `id`, which must be bare digits.
+    pub fn pid(&self, id: &str) -> i32 {
+        let pid = std::fs::read_to_string(self.pid_file(id)).unwrap();
+        assert!(
+            pid.bytes().all(|b| b.is_ascii_digit()),
+            "pid file holds bare digits: {pid:?}"
+        );
+        pid.parse().unwrap()
     }
 
     /// Write `fw` as `work/<name>` and create container `id` from it; panics on failure.
     pub fn create_fw(&self, id: &str, name: &str, fw: &Firmware) -> i32 {
         let path = self.work.join(name);
         fw.write_to(&path).unwrap();
-        let pid_file = self.work.join(format!("{id}.pid"));
-        let o = self.create(&[
-            "--pid-file",
-            pid_file.to_str().unwrap(),
-            path.to_str().unwrap(),
-            id,
-        ]);
-        assert_eq!(o.code, 0, "create {id}: {}", o.stderr);
-        let pid = std::fs::read_to_string(&pid_file).unwrap();
-        assert!(
-            pid.bytes().all(|b| b.is_ascii_digit()),
-            "pid file holds bare digits: {pid:?}"
-        );
-        pid.parse().unwrap()
+        self.create_pid(&[path.to_str().unwrap()], id)
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
@@ -200,7 +295,46 @@ impl Rt {
     }
 }
 
-static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+impl Drop for Rt {
+    /// `delete --force` every container left in the state roots this harness used, each bounded
+    /// in time; the test's own outcome is left as it is.
+    fn drop(&mut self) {
+        let mut roots = vec![self.root.clone()];
+        roots.append(
+            self.other_roots
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for root in roots {
+            let ids: Vec<String> = std::fs::read_dir(&root)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            for id in ids {
+                eprintln!(
+                    "test guard: delete --force {id} (left in {})",
+                    root.display()
+                );
+                let mut c = self.command_in_root(&root, &["delete", "--force", &id]);
+                self.output_within(&mut c, CLEANUP_LIMIT);
+            }
+        }
+    }
+}
+
+/// What a command that ended with `code` printed into `out` and `err`; the files are removed.
+pub fn collect(code: i32, out: PathBuf, err: PathBuf) -> Out {
+    let o = Out {
+        code,
+        stdout: std::fs::read_to_string(&out).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err).unwrap_or_default(),
+    };
+    let _ = std::fs::remove_file(out);
+    let _ = std::fs::remove_file(err);
+    o
+}
 
 /// How the monitor ended, as its parent (the subreaper) sees it: `Ok(code)` or `Err(signal)`.
 pub fn reap(pid: i32) -> Result<i32, i32> {

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::common::Rt;
+use crate::common::{Out, Rt};
 
 /// Everything a runtime command may change: files under the state root, the firmware
 /// directory and the claims directory (path → kind and mode), each core's state, power
@@ -187,63 +188,25 @@ pub fn check_invariants(rt: &Rt, cores: u32) -> Result<(), String> {
     Ok(())
 }
 
-static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// Start the runtime against `rt` with stdio in files named after `tag` (a monitor may inherit
-/// them) and the environment given.
+/// Start the runtime against `rt` with stdio in files (a monitor may inherit them) and the
+/// environment given.
 pub fn spawn(
     rt: &Rt,
     args: &[&str],
     env: &[(&str, &str)],
 ) -> (std::process::Child, PathBuf, PathBuf) {
-    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let out = rt.work.join(format!("run-{}-{n}.out", std::process::id()));
-    let err = rt.work.join(format!("run-{}-{n}.err", std::process::id()));
-    let mut c = std::process::Command::new(crate::common::BIN);
-    c.arg("--root")
-        .arg(&rt.root)
-        .arg("--host-root")
-        .arg(rt.sim.root())
-        .args(args)
-        .current_dir(&rt.work)
-        .env_remove("HYBRID_CORE")
-        .env_remove("HYBRID_HOST_ROOT")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap());
-    for (k, v) in env {
-        c.env(k, v);
-    }
+    let (out, err) = rt.output_files();
+    let mut c = rt.command(args);
+    c.stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .envs(env.iter().copied());
     (c.spawn().expect("run hybrid-runtime"), out, err)
-}
-
-/// What a spawned command printed, its files removed.
-pub fn collect(code: i32, out: PathBuf, err: PathBuf) -> crate::common::Out {
-    let o = crate::common::Out {
-        code,
-        stdout: std::fs::read_to_string(&out).unwrap_or_default(),
-        stderr: std::fs::read_to_string(&err).unwrap_or_default(),
-    };
-    let _ = std::fs::remove_file(out);
-    let _ = std::fs::remove_file(err);
-    o
 }
 
 /// Run the runtime against `rt` with stdio in files (a monitor may inherit them) and the
 /// environment given; a command still running after `secs` is killed and reported as code -2.
-pub fn run_bounded(rt: &Rt, args: &[&str], env: &[(&str, &str)], secs: u64) -> crate::common::Out {
-    let (mut child, out, err) = spawn(rt, args, env);
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    let code = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code().unwrap_or(-1);
-        }
-        if std::time::Instant::now() > end {
-            let _ = child.kill();
-            let _ = child.wait();
-            break -2;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
-    collect(code, out, err)
+pub fn run_bounded(rt: &Rt, args: &[&str], env: &[(&str, &str)], secs: u64) -> Out {
+    let mut c = rt.command(args);
+    c.envs(env.iter().copied());
+    rt.output_within(&mut c, Duration::from_secs(secs))
 }
