@@ -1,9 +1,9 @@
 //! Defaults from `/etc/hybrid-runtime/config.json` (or the file named by `HYBRID_CONFIG`), for
 //! engines that strip the environment. Precedence: option > environment > this file > built-in.
 
-use serde::Deserialize;
+use crate::json::{self, At};
 
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 pub struct Config {
     pub root: Option<String>,
     pub host_root: Option<String>,
@@ -17,18 +17,33 @@ pub struct Config {
     pub call_log: Option<String>,
 }
 
+impl Config {
+    pub fn parse(data: &[u8]) -> Result<Config, String> {
+        let doc = json::parse(data)?;
+        let top = At::root(&doc);
+        Ok(Config {
+            root: top.get("root")?.opt_string()?,
+            host_root: top.get("host_root")?.opt_string()?,
+            log_format: top.get("log_format")?.opt_string()?,
+            images: top.get("images")?.opt_string()?,
+            image_max_size: top.get("image_max_size")?.opt_string()?,
+            call_log: top.get("call_log")?.opt_string()?,
+        })
+    }
+}
+
 pub const DEFAULT_PATH: &str = "/etc/hybrid-runtime/config.json";
 
 /// A missing file is no config; an unreadable or malformed one is an error naming it.
 pub fn load() -> crate::error::Result<Config> {
     let path = std::env::var("HYBRID_CONFIG").unwrap_or_else(|_| String::from(DEFAULT_PATH));
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+        Ok(bytes) => Config::parse(&bytes).map_err(|e| {
             crate::error::Error::new(crate::error::cat(&[
                 "invalid config file ",
                 &path,
                 ": ",
-                &e.to_string(),
+                &e,
             ]))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),

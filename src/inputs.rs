@@ -21,7 +21,7 @@ pub const MAX_LINE: usize = crate::console::lines::MAX_LINE;
 
 /// A bundle's `config.json`: parsed, then every setting `create` reads from it.
 pub fn bundle_config(data: &[u8]) -> Result<(), String> {
-    let config: Config = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    let config = Config::parse(data)?;
     bundle_settings(config)
 }
 
@@ -59,8 +59,8 @@ fn bundle_settings(config: Config) -> Result<(), String> {
 
 /// A container's `state.json` and `exit.json`, as every command loads them.
 pub fn state_record(data: &[u8], id: &str) -> Result<(), String> {
-    let _ = serde_json::from_slice::<Exit>(data);
-    let record: Record = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    let _ = Exit::parse(data);
+    let record = Record::parse(data)?;
     crate::container::trust::check_record(&record, id).map_err(|e| e.msg)
 }
 
@@ -71,19 +71,19 @@ pub fn firmware_elf(data: &[u8]) -> Result<(), &'static str> {
 
 /// An image's `index.json`, manifest and config blobs.
 pub fn image_json(data: &[u8]) {
-    if let Ok(index) = serde_json::from_slice::<Index>(data) {
+    if let Ok(index) = crate::json::read(data, Index::read) {
         for d in &index.manifests {
             let _ = matches(d, "latest");
             let _ = matches(d, "sha256:00");
             let _ = d.platform.as_ref().map(|p| p.show());
         }
     }
-    if let Ok(manifest) = serde_json::from_slice::<Manifest>(data) {
+    if let Ok(manifest) = crate::json::read(data, Manifest::read) {
         for layer in &manifest.layers {
             let _ = Compression::of_media_type(&layer.media_type);
         }
     }
-    if let Ok(config) = serde_json::from_slice::<ImageConfig>(data) {
+    if let Ok(config) = crate::json::read(data, ImageConfig::read) {
         let chosen = Chosen {
             digest: String::from("sha256:0"),
             config,

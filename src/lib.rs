@@ -11,6 +11,7 @@ mod error;
 mod host;
 mod image;
 pub mod inputs;
+mod json;
 mod monitor;
 mod oci;
 mod platform;

@@ -563,9 +563,7 @@ impl Monitor {
             code: ending.code,
             reason: ending.reason.clone(),
         };
-        if let Ok(json) = serde_json::to_vec(&exit) {
-            let _ = write_atomic(&self.setup.state_dir, EXIT_FILE, &json);
-        }
+        let _ = write_atomic(&self.setup.state_dir, EXIT_FILE, exit.to_json().as_bytes());
         if ending.signal.is_none() {
             self.say(&ending.reason);
         }

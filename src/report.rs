@@ -5,6 +5,7 @@ use std::io::Write;
 
 use crate::cli::Global;
 use crate::error::Error;
+use crate::json::write::quote_into;
 
 pub fn error(global: Option<&Global>, err: &Error) {
     let mut line = String::from("hybrid-runtime: ");
@@ -28,7 +29,7 @@ pub fn log_line(g: &Global, level: &str, msg: &str) {
         line.push_str("{\"level\":\"");
         line.push_str(level);
         line.push_str("\",\"msg\":");
-        line.push_str(&serde_json::to_string(msg).unwrap_or_default());
+        quote_into(&mut line, msg);
         line.push_str(",\"time\":\"");
         line.push_str(&time);
         line.push_str("\"}\n");
@@ -38,7 +39,7 @@ pub fn log_line(g: &Global, level: &str, msg: &str) {
         line.push_str("\" level=");
         line.push_str(level);
         line.push_str(" msg=");
-        line.push_str(&serde_json::to_string(msg).unwrap_or_default());
+        quote_into(&mut line, msg);
         line.push('\n');
     }
     if let Ok(mut f) = std::fs::OpenOptions::new()
@@ -57,9 +58,16 @@ pub fn call(g: &Global, argv: &[String], code: i32) {
     let mut line = String::from("{\"time\":\"");
     line.push_str(&rfc3339_now());
     line.push_str("\",\"cwd\":");
-    line.push_str(&serde_json::to_string(&cwd.to_string_lossy()).unwrap_or_default());
+    quote_into(&mut line, &cwd.to_string_lossy());
     line.push_str(",\"argv\":");
-    line.push_str(&serde_json::to_string(argv).unwrap_or_default());
+    line.push('[');
+    for (n, a) in argv.iter().enumerate() {
+        if n > 0 {
+            line.push(',');
+        }
+        quote_into(&mut line, a);
+    }
+    line.push(']');
     line.push_str(",\"exit\":");
     line.push_str(&code.to_string());
     line.push_str("}\n");

@@ -4,27 +4,15 @@
 use std::collections::BTreeMap;
 
 use argh::FromArgs;
-use serde::Serialize;
 
 use crate::cli::{parse, Global};
-use crate::error::{cat, Error, Result};
+use crate::error::{cat, Result};
+use crate::json::write::Writer;
 use crate::platform::remoteproc;
 
 #[derive(FromArgs)]
 /// Print what this runtime supports as JSON.
 struct Args {}
-
-#[derive(Serialize)]
-struct Features {
-    #[serde(rename = "ociVersionMin")]
-    oci_version_min: &'static str,
-    #[serde(rename = "ociVersionMax")]
-    oci_version_max: &'static str,
-    hooks: [&'static str; 0],
-    #[serde(rename = "mountOptions")]
-    mount_options: [&'static str; 0],
-    annotations: BTreeMap<String, String>,
-}
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(Args {}) = parse::<Args>("features", args)? else {
@@ -53,16 +41,12 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
         annotations.insert(cat(&["io.hybrid-runtime.core.", &c.dev]), c.name.clone());
     }
     annotations.insert(String::from("io.hybrid-runtime.guard"), guards.join(","));
-    let f = Features {
-        oci_version_min: "1.0.0",
-        oci_version_max: "1.2.0",
-        hooks: [],
-        mount_options: [],
-        annotations,
-    };
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&f).map_err(|e| Error::new(e.to_string()))?
-    );
+    let mut w = Writer::new(true);
+    w.object().key("ociVersionMin").string("1.0.0");
+    w.key("ociVersionMax").string("1.2.0");
+    w.key("hooks").list().end_list();
+    w.key("mountOptions").list().end_list();
+    w.key("annotations").map(&annotations).end_object();
+    println!("{}", w.out);
     Ok(0)
 }

@@ -22,7 +22,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let mut out = String::new();
     match a.format.as_str() {
         "json" => {
-            let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+            let quote = crate::json::write::quote;
             out.push('[');
             for (n, i) in images.iter().enumerate() {
                 if n > 0 {

@@ -47,8 +47,13 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
         .collect();
     match a.format.as_str() {
         "json" => {
-            let json = serde_json::to_string(&states).map_err(|e| Error::new(e.to_string()))?;
-            println!("{json}");
+            let mut w = crate::json::write::Writer::new(false);
+            w.list();
+            for s in &states {
+                s.write(&mut w);
+            }
+            w.end_list();
+            println!("{}", w.out);
         }
         "table" if a.quiet => {
             for s in &states {

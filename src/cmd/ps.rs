@@ -27,10 +27,15 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
         c.monitor_alive() && matches!(c.seen(&g.host).status, Status::Created | Status::Running);
     let pids: Vec<i32> = if live { vec![c.record.pid] } else { Vec::new() };
     match a.format.as_str() {
-        "json" => println!(
-            "{}",
-            serde_json::to_string(&pids).map_err(|e| Error::new(e.to_string()))?
-        ),
+        "json" => {
+            let mut w = crate::json::write::Writer::new(false);
+            w.list();
+            for p in &pids {
+                w.raw(&p.to_string());
+            }
+            w.end_list();
+            println!("{}", w.out);
+        }
         "table" => {
             let mut out = String::from("PID\n");
             for p in &pids {

@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 
 use argh::FromArgs;
-use serde::Serialize;
 
 use crate::cli::{parse, Global};
 use crate::container::Container;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::json::write::Writer;
 use crate::oci::status::Status;
 
 #[derive(FromArgs)]
@@ -18,9 +18,7 @@ struct Args {
     container_id: String,
 }
 
-#[derive(Serialize)]
 pub struct State {
-    #[serde(rename = "ociVersion")]
     oci_version: &'static str,
     pub id: String,
     pub status: &'static str,
@@ -28,6 +26,19 @@ pub struct State {
     pub bundle: String,
     pub created: String,
     pub annotations: BTreeMap<String, String>,
+}
+
+impl State {
+    /// The state as OCI's JSON.
+    pub fn write(&self, w: &mut Writer) {
+        w.object().key("ociVersion").string(self.oci_version);
+        w.key("id").string(&self.id);
+        w.key("status").string(self.status);
+        w.key("pid").raw(&self.pid.to_string());
+        w.key("bundle").string(&self.bundle);
+        w.key("created").string(&self.created);
+        w.key("annotations").map(&self.annotations).end_object();
+    }
 }
 
 /// The `io.hybrid-runtime.*` annotations `state` reports from the record and reality.
@@ -99,7 +110,8 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
         return Ok(0);
     };
     let c = Container::load(&g.root, &a.container_id)?;
-    let json = serde_json::to_string_pretty(&of(g, &c)).map_err(|e| Error::new(e.to_string()))?;
-    println!("{json}");
+    let mut w = Writer::new(true);
+    of(g, &c).write(&mut w);
+    println!("{}", w.out);
     Ok(0)
 }

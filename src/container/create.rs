@@ -237,9 +237,7 @@ fn prepare(
         None => String::new(),
     };
     if req.image.is_some() {
-        let json =
-            serde_json::to_vec_pretty(&bundle.config).map_err(|e| Error::new(e.to_string()))?;
-        write_atomic(dir, "config.json", &json)?;
+        write_atomic(dir, "config.json", bundle.config.to_json().as_bytes())?;
     }
     let record = Record {
         id: req.id.clone(),
@@ -263,8 +261,7 @@ fn prepare(
 }
 
 pub fn save(dir: &Path, record: &Record) -> Result<()> {
-    let json = serde_json::to_vec(record).map_err(|e| Error::new(e.to_string()))?;
-    write_atomic(dir, STATE_FILE, &json)
+    write_atomic(dir, STATE_FILE, record.to_json().as_bytes())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -16,10 +16,9 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{cat, Context, Error, Result};
 use crate::host::Host;
+use crate::json::{self, At};
 use crate::oci::status::Status;
 use crate::platform::remoteproc;
 
@@ -31,7 +30,7 @@ pub const STARTED_FILE: &str = "started";
 pub const EXIT_FILE: &str = "exit.json";
 
 /// What `create` records; never rewritten except to add the monitor once it is ready.
-#[derive(Serialize, Deserialize, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Record {
     pub id: String,
     pub bundle: String,
@@ -51,10 +50,67 @@ pub struct Record {
 }
 
 /// How the monitor ended.
-#[derive(Serialize, Deserialize, Clone)]
+#[derive(Clone)]
 pub struct Exit {
     pub code: i32,
     pub reason: String,
+}
+
+impl Record {
+    /// A record as `state.json` holds it: every field required.
+    pub fn parse(data: &[u8]) -> std::result::Result<Record, String> {
+        let doc = json::parse(data)?;
+        let top = At::root(&doc);
+        Ok(Record {
+            id: top.need("id")?.string()?,
+            bundle: top.need("bundle")?.string()?,
+            created: top.need("created")?.string()?,
+            pid: top.need("pid")?.int("an i32")?,
+            pid_start: top.need("pid_start")?.int("a u64")?,
+            core: top.need("core")?.string()?,
+            core_name: top.need("core_name")?.string()?,
+            firmware: top.need("firmware")?.string()?,
+            guard: top.need("guard")?.string()?,
+            adopted: top.need("adopted")?.bool()?,
+            annotations: top.need("annotations")?.map()?,
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut w = json::write::Writer::new(false);
+        w.object();
+        w.key("id").string(&self.id);
+        w.key("bundle").string(&self.bundle);
+        w.key("created").string(&self.created);
+        w.key("pid").raw(&self.pid.to_string());
+        w.key("pid_start").raw(&self.pid_start.to_string());
+        w.key("core").string(&self.core);
+        w.key("core_name").string(&self.core_name);
+        w.key("firmware").string(&self.firmware);
+        w.key("guard").string(&self.guard);
+        w.key("adopted")
+            .raw(if self.adopted { "true" } else { "false" });
+        w.key("annotations").map(&self.annotations).end_object();
+        w.out
+    }
+}
+
+impl Exit {
+    pub fn parse(data: &[u8]) -> std::result::Result<Exit, String> {
+        let doc = json::parse(data)?;
+        let top = At::root(&doc);
+        Ok(Exit {
+            code: top.need("code")?.int("an i32")?,
+            reason: top.need("reason")?.string()?,
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut w = json::write::Writer::new(false);
+        w.object().key("code").raw(&self.code.to_string());
+        w.key("reason").string(&self.reason).end_object();
+        w.out
+    }
 }
 
 pub struct Container {
@@ -144,12 +200,12 @@ impl Container {
                 ))
             }
         };
-        let record = serde_json::from_slice(&bytes).map_err(|e| {
+        let record = Record::parse(&bytes).map_err(|e| {
             Error::new(cat(&[
                 "corrupt state file ",
                 &path.to_string_lossy(),
                 ": ",
-                &e.to_string(),
+                &e,
                 "; inspect and remove ",
                 &dir.to_string_lossy(),
                 " by hand",
@@ -179,7 +235,7 @@ impl Container {
 
     pub fn exit(&self) -> Option<Exit> {
         let bytes = read_private(&self.dir.join(EXIT_FILE), trust::STATE_MAX).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        Exit::parse(&bytes).ok()
     }
 
     pub fn write_exit(&self, code: i32, reason: &str) -> Result<()> {
@@ -187,8 +243,7 @@ impl Container {
             code,
             reason: reason.to_string(),
         };
-        let json = serde_json::to_vec(&exit).map_err(|e| Error::new(e.to_string()))?;
-        write_atomic(&self.dir, EXIT_FILE, &json)
+        write_atomic(&self.dir, EXIT_FILE, exit.to_json().as_bytes())
     }
 
     pub fn started(&self) -> bool {

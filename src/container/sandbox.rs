@@ -153,9 +153,7 @@ fn run(dir: &Path, mut record: Record, namespaces: &[Namespace], ready: OwnedFd)
                     code: 128 + sig,
                     reason: cat(&["stopped by signal ", super::stop::signal_name(sig)]),
                 };
-                if let Ok(json) = serde_json::to_vec(&exit) {
-                    let _ = write_atomic(dir, EXIT_FILE, &json);
-                }
+                let _ = write_atomic(dir, EXIT_FILE, exit.to_json().as_bytes());
                 crate::sys::die_by_signal(sig);
             }
         }
@@ -176,25 +174,27 @@ fn run(dir: &Path, mut record: Record, namespaces: &[Namespace], ready: OwnedFd)
 }
 
 /// A namespace of the pod that the sandbox holds.
-#[derive(serde::Deserialize)]
 struct Namespace {
-    #[serde(rename = "type")]
     kind: String,
     /// Join this one (e.g. the network namespace the engine made); empty: a new one.
-    #[serde(default)]
     path: String,
 }
 
-#[derive(serde::Deserialize, Default)]
-struct Linux {
-    #[serde(default)]
-    namespaces: Vec<Namespace>,
-}
-
-#[derive(serde::Deserialize)]
-struct NamespacesView {
-    #[serde(default)]
-    linux: Option<Linux>,
+/// `linux.namespaces` of a bundle config.
+fn parse_namespaces(data: &[u8]) -> std::result::Result<Vec<Namespace>, String> {
+    let doc = crate::json::parse(data)?;
+    let list = crate::json::At::root(&doc)
+        .get("linux")?
+        .get("namespaces")?
+        .items()?;
+    list.iter()
+        .map(|n| {
+            Ok(Namespace {
+                kind: n.need("type")?.string()?,
+                path: n.get("path")?.string()?,
+            })
+        })
+        .collect()
 }
 
 /// The CLONE_NEW* flag of the namespaces a sandbox holds. The others mean nothing to a pod of
@@ -222,15 +222,14 @@ fn namespaces(bundle: &Bundle) -> Result<Vec<Namespace>> {
             ))
         }
     };
-    let view: NamespacesView = serde_json::from_slice(&data).map_err(|e| {
+    let mut all = parse_namespaces(&data).map_err(|e| {
         Error::new(cat(&[
             "invalid linux.namespaces in ",
             &path.to_string_lossy(),
             ": ",
-            &e.to_string(),
+            &e,
         ]))
     })?;
-    let mut all = view.linux.unwrap_or_default().namespaces;
     all.retain(|n| flag(&n.kind).is_some());
     Ok(all)
 }

@@ -6,6 +6,7 @@ use std::io::Read;
 use super::sha256::Sha256;
 use super::source::Files;
 use crate::error::{cat, Error, Result};
+use crate::json::At;
 
 /// JSON blobs (index, manifests, configs) larger than this are refused.
 pub const JSON_MAX: u64 = 4 << 20;
@@ -122,14 +123,15 @@ impl Image {
     }
 
     /// A JSON blob by descriptor, verified, parsed as `T`.
-    pub fn json<T: serde::de::DeserializeOwned>(
+    pub fn json<T>(
         &self,
         what: &str,
         digest: &str,
         size: u64,
+        read: fn(&At) -> std::result::Result<T, String>,
     ) -> Result<T> {
         let data = self.json_bytes(what, digest, size)?;
-        self.parse(what, digest, &data)
+        self.parse(what, digest, &data, read)
     }
 
     /// The verified bytes of a JSON blob (apart from `json` so that each type parsed adds only
@@ -150,23 +152,18 @@ impl Image {
         self.verify_file(what, &path, Some(digest), Some(size))
     }
 
-    pub fn parse<T: serde::de::DeserializeOwned>(
+    pub fn parse<T>(
         &self,
         what: &str,
         name: &str,
         data: &[u8],
+        read: fn(&At) -> std::result::Result<T, String>,
     ) -> Result<T> {
-        serde_json::from_slice(data).map_err(|e| self.invalid(what, name, &e))
+        crate::json::read(data, read).map_err(|e| self.invalid(what, name, &e))
     }
 
     #[inline(never)]
-    fn invalid(&self, what: &str, name: &str, e: &serde_json::Error) -> Error {
-        self.fail(&cat(&[
-            what,
-            " (",
-            name,
-            ") is not valid: ",
-            &e.to_string(),
-        ]))
+    fn invalid(&self, what: &str, name: &str, e: &str) -> Error {
+        self.fail(&cat(&[what, " (", name, ") is not valid: ", e]))
     }
 }

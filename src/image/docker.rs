@@ -1,21 +1,30 @@
 //! docker-archive tars (as `docker save` writes them): `manifest.json` → config (its file name is
 //! its digest) and layer tars, each checked against the config's `rootfs.diff_ids`.
 
-use serde::Deserialize;
-
 use super::blob::{Image, JSON_MAX};
 use super::source::clean;
 use super::spec::{Chosen, Compression, ImageConfig, Layer};
 use crate::error::{cat, Result};
+use crate::json::At;
 
-#[derive(Deserialize)]
 struct Entry {
-    #[serde(rename = "Config")]
     config: String,
-    #[serde(rename = "RepoTags", default)]
     repo_tags: Option<Vec<String>>,
-    #[serde(rename = "Layers", default)]
     layers: Vec<String>,
+}
+
+/// `manifest.json`: a list of entries.
+fn entries(at: &At) -> std::result::Result<Vec<Entry>, String> {
+    at.items()?
+        .iter()
+        .map(|e| {
+            Ok(Entry {
+                config: e.need("Config")?.string()?,
+                repo_tags: e.get("RepoTags")?.opt_strings()?,
+                layers: e.get("Layers")?.strings()?,
+            })
+        })
+        .collect()
 }
 
 fn tagged(e: &Entry, reference: &str) -> bool {
@@ -32,7 +41,7 @@ pub fn choose(img: &Image, reference: Option<&str>) -> Result<Chosen> {
     if data.is_empty() {
         return Err(img.fail("manifest.json is empty or too large"));
     }
-    let entries: Vec<Entry> = img.parse("manifest.json", "manifest.json", &data)?;
+    let entries = img.parse("manifest.json", "manifest.json", &data, entries)?;
     let mut picked: Vec<&Entry> = match reference {
         Some(r) => entries.iter().filter(|e| tagged(e, r)).collect(),
         None => entries.iter().collect(),
@@ -90,7 +99,7 @@ pub fn choose(img: &Image, reference: Option<&str>) -> Result<Chosen> {
             " bytes",
         ])));
     }
-    let config: ImageConfig = img.parse("config", &config_path, &data)?;
+    let config = img.parse("config", &config_path, &data, ImageConfig::read)?;
     if entry.layers.is_empty() {
         return Err(img.fail("manifest.json lists no layers"));
     }

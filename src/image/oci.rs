@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
 use super::blob::{Image, JSON_MAX};
 use super::spec::{Chosen, Compression, ImageConfig, Layer};
 use crate::error::{cat, Result};
+use crate::json::At;
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const INDEX_TYPES: &[&str] = &[
@@ -23,25 +22,39 @@ const CONFIG_TYPES: &[&str] = &[
     "application/vnd.docker.container.image.v1+json",
 ];
 
-#[derive(Deserialize, Clone)]
+#[derive(Clone)]
 pub struct Descriptor {
-    #[serde(rename = "mediaType", default)]
     pub media_type: String,
     pub digest: String,
     pub size: u64,
-    #[serde(default)]
     pub platform: Option<Platform>,
-    #[serde(default)]
     pub annotations: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize, Clone)]
+impl Descriptor {
+    fn read(at: &At) -> std::result::Result<Descriptor, String> {
+        let platform = at.get("platform")?;
+        Ok(Descriptor {
+            media_type: at.get("mediaType")?.string()?,
+            digest: at.need("digest")?.string()?,
+            size: at.need("size")?.int("a u64")?,
+            platform: match platform.present() {
+                true => Some(Platform {
+                    os: platform.get("os")?.string()?,
+                    architecture: platform.get("architecture")?.string()?,
+                    variant: platform.get("variant")?.opt_string()?,
+                }),
+                false => None,
+            },
+            annotations: at.get("annotations")?.map()?,
+        })
+    }
+}
+
+#[derive(Clone)]
 pub struct Platform {
-    #[serde(default)]
     pub os: String,
-    #[serde(default)]
     pub architecture: String,
-    #[serde(default)]
     pub variant: Option<String>,
 }
 
@@ -54,21 +67,42 @@ impl Platform {
     }
 }
 
-#[derive(Deserialize)]
 pub struct Index {
-    #[serde(default)]
     pub manifests: Vec<Descriptor>,
 }
 
-#[derive(Deserialize)]
+impl Index {
+    pub fn read(at: &At) -> std::result::Result<Index, String> {
+        let items = at.get("manifests")?.items()?;
+        Ok(Index {
+            manifests: items
+                .iter()
+                .map(Descriptor::read)
+                .collect::<std::result::Result<_, _>>()?,
+        })
+    }
+}
+
 pub struct Manifest {
-    #[serde(rename = "mediaType", default)]
     pub media_type: String,
     pub config: Descriptor,
-    #[serde(default)]
     pub layers: Vec<Descriptor>,
-    #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    pub fn read(at: &At) -> std::result::Result<Manifest, String> {
+        let layers = at.get("layers")?.items()?;
+        Ok(Manifest {
+            media_type: at.get("mediaType")?.string()?,
+            config: Descriptor::read(&at.need("config")?)?,
+            layers: layers
+                .iter()
+                .map(Descriptor::read)
+                .collect::<std::result::Result<_, _>>()?,
+            annotations: at.get("annotations")?.map()?,
+        })
+    }
 }
 
 /// This machine's platform as OCI names it (the board's Linux side).
@@ -95,7 +129,7 @@ pub fn index(img: &Image) -> Result<Index> {
     let mut data = Vec::new();
     std::io::Read::read_to_end(&mut r, &mut data)
         .map_err(|e| img.fail(&cat(&["reading index.json: ", &e.to_string()])))?;
-    img.parse("index.json", "index.json", &data)
+    img.parse("index.json", "index.json", &data, Index::read)
 }
 
 /// Does `d` answer to `reference` (a ref name, `name:latest` for a bare name, or a digest)?
@@ -170,7 +204,7 @@ pub fn choose(img: &Image, reference: Option<&str>) -> Result<Chosen> {
     for _depth in 0..3 {
         let d = pick_platform(img, &candidates)?;
         if INDEX_TYPES.contains(&d.media_type.as_str()) {
-            let nested: Index = img.json("image index", &d.digest, d.size)?;
+            let nested = img.json("image index", &d.digest, d.size, Index::read)?;
             candidates = nested.manifests;
             if candidates.is_empty() {
                 return Err(img.fail(&cat(&["image index ", &d.digest, " lists no manifest"])));
@@ -225,7 +259,7 @@ fn manifest(img: &Image, d: &Descriptor) -> Result<Chosen> {
     if !known(&d.media_type) {
         return Err(unknown_type(img, "manifest", &d.digest, &d.media_type));
     }
-    let m: Manifest = img.json("manifest", &d.digest, d.size)?;
+    let m = img.json("manifest", &d.digest, d.size, Manifest::read)?;
     if !known(&m.media_type) {
         return Err(unknown_type(img, "manifest", &d.digest, &m.media_type));
     }
@@ -237,7 +271,7 @@ fn manifest(img: &Image, d: &Descriptor) -> Result<Chosen> {
             &m.config.media_type,
         ));
     }
-    let config: ImageConfig = img.json("config", &m.config.digest, m.config.size)?;
+    let config = img.json("config", &m.config.digest, m.config.size, ImageConfig::read)?;
     if m.layers.is_empty() {
         return Err(img.fail(&cat(&["manifest ", &d.digest, " has no layers"])));
     }

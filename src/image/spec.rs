@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
 use crate::error::{cat, Result};
+use crate::json::At;
 use crate::oci::bundle::{caller_env, Config, Process, Root};
 
 /// How a layer blob is compressed.
@@ -43,32 +42,49 @@ pub struct Layer {
     pub diff_id: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 pub struct ImageConfig {
-    #[serde(default)]
     pub config: Option<Exec>,
-    #[serde(default)]
     pub rootfs: Option<RootFs>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 pub struct RootFs {
-    #[serde(default)]
     pub diff_ids: Vec<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 pub struct Exec {
-    #[serde(rename = "Entrypoint", default)]
     pub entrypoint: Option<Vec<String>>,
-    #[serde(rename = "Cmd", default)]
     pub cmd: Option<Vec<String>>,
-    #[serde(rename = "Env", default)]
     pub env: Option<Vec<String>>,
-    #[serde(rename = "WorkingDir", default)]
     pub working_dir: Option<String>,
-    #[serde(rename = "Labels", default)]
     pub labels: Option<BTreeMap<String, String>>,
+}
+
+impl ImageConfig {
+    pub fn read(at: &At) -> std::result::Result<ImageConfig, String> {
+        let exec = at.get("config")?;
+        let rootfs = at.get("rootfs")?;
+        Ok(ImageConfig {
+            config: match exec.present() {
+                true => Some(Exec {
+                    entrypoint: exec.get("Entrypoint")?.opt_strings()?,
+                    cmd: exec.get("Cmd")?.opt_strings()?,
+                    env: exec.get("Env")?.opt_strings()?,
+                    working_dir: exec.get("WorkingDir")?.opt_string()?,
+                    labels: exec.get("Labels")?.opt_map()?,
+                }),
+                false => None,
+            },
+            rootfs: match rootfs.present() {
+                true => Some(RootFs {
+                    diff_ids: rootfs.get("diff_ids")?.strings()?,
+                }),
+                false => None,
+            },
+        })
+    }
 }
 
 /// The manifest picked from an image, its config read and its layers verified.

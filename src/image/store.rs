@@ -63,16 +63,16 @@ pub fn list(g: &Global) -> Result<(PathBuf, Vec<Listed>)> {
         // A multi-platform image: the manifest this board would run.
         let mut d = d.clone();
         if oci::INDEX_TYPES.contains(&d.media_type.as_str()) {
-            if let Ok(nested) = img.json::<oci::Index>("image index", &d.digest, d.size) {
+            if let Ok(nested) = img.json("image index", &d.digest, d.size, oci::Index::read) {
                 if let Ok(picked) = oci::pick_platform(&img, &nested.manifests) {
                     d = picked;
                 }
             }
         }
-        if let Ok(m) = img.json::<Manifest>("manifest", &d.digest, d.size) {
+        if let Ok(m) = img.json("manifest", &d.digest, d.size, Manifest::read) {
             item.size += m.config.size + m.layers.iter().map(|l| l.size).sum::<u64>();
             let mut labels = m.annotations.clone();
-            if let Ok(c) = img.json::<ImageConfig>("config", &m.config.digest, m.config.size) {
+            if let Ok(c) = img.json("config", &m.config.digest, m.config.size, ImageConfig::read) {
                 if let Some(l) = c.config.and_then(|e| e.labels) {
                     for (k, v) in l {
                         labels.entry(k).or_insert(v);

@@ -3,37 +3,85 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{cat, Error, Result};
+use crate::json::{self, At};
 
-#[derive(Deserialize, Serialize, Default)]
+#[derive(Default)]
 pub struct Config {
-    #[serde(rename = "ociVersion", default)]
     pub oci_version: String,
-    #[serde(default)]
     pub root: Option<Root>,
-    #[serde(default)]
     pub process: Option<Process>,
-    #[serde(default)]
     pub annotations: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize, Serialize, Default)]
+#[derive(Default)]
 pub struct Root {
     pub path: String,
 }
 
-#[derive(Deserialize, Serialize, Default)]
+#[derive(Default)]
 pub struct Process {
-    #[serde(default)]
     pub args: Vec<String>,
-    #[serde(default)]
     pub env: Vec<String>,
-    #[serde(default)]
     pub cwd: String,
-    #[serde(default)]
     pub terminal: bool,
+}
+
+impl Config {
+    /// The fields the runtime uses (the others are ignored); absent or null ones are empty.
+    pub fn parse(data: &[u8]) -> std::result::Result<Config, String> {
+        let doc = json::parse(data)?;
+        let top = At::root(&doc);
+        let root = top.get("root")?;
+        let process = top.get("process")?;
+        Ok(Config {
+            oci_version: top.get("ociVersion")?.string()?,
+            root: match root.present() {
+                true => Some(Root {
+                    path: root.need("path")?.string()?,
+                }),
+                false => None,
+            },
+            process: match process.present() {
+                true => Some(Process {
+                    args: process.get("args")?.strings()?,
+                    env: process.get("env")?.strings()?,
+                    cwd: process.get("cwd")?.string()?,
+                    terminal: process.get("terminal")?.bool()?,
+                }),
+                false => None,
+            },
+            annotations: top.get("annotations")?.map()?,
+        })
+    }
+
+    /// The config as `config.json`, indented.
+    pub fn to_json(&self) -> String {
+        let mut w = json::write::Writer::new(true);
+        w.object().key("ociVersion").string(&self.oci_version);
+        w.key("root");
+        match &self.root {
+            Some(r) => w.object().key("path").string(&r.path).end_object(),
+            None => w.raw("null"),
+        };
+        w.key("process");
+        match &self.process {
+            Some(p) => w
+                .object()
+                .key("args")
+                .strings(&p.args)
+                .key("env")
+                .strings(&p.env)
+                .key("cwd")
+                .string(&p.cwd)
+                .key("terminal")
+                .raw(if p.terminal { "true" } else { "false" })
+                .end_object(),
+            None => w.raw("null"),
+        };
+        w.key("annotations").map(&self.annotations).end_object();
+        w.out
+    }
 }
 
 pub struct Bundle {
@@ -50,14 +98,8 @@ impl Bundle {
                 cat(&["cannot read the bundle's config ", &path.to_string_lossy()]),
             )
         })?;
-        let config: Config = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::new(cat(&[
-                "invalid ",
-                &path.to_string_lossy(),
-                ": ",
-                &e.to_string(),
-            ]))
-        })?;
+        let config = Config::parse(&bytes)
+            .map_err(|e| Error::new(cat(&["invalid ", &path.to_string_lossy(), ": ", &e])))?;
         Ok(Bundle {
             dir: dir.to_path_buf(),
             config,
