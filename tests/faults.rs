@@ -440,3 +440,15 @@ fn every_errno_of_every_core_operation_is_reported_and_cleaned_up() {
         FAULTS.load(Ordering::Relaxed)
     );
 }
+}
+
+/// A `create` killed between opening its core claim and writing its name into it leaves a
+/// claim that names nobody: `delete --force` removes it with the rest.
+#[test]
+fn a_claim_that_names_nobody_is_removed_with_the_container() {
+    let rt = sim();
+    std::fs::create_dir_all(rt.state_dir("f")).unwrap();
+    std::fs::create_dir_all(rt.claim(CDEV.n).parent().unwrap()).unwrap();
+    std::fs::write(rt.claim(CDEV.n), "").unwrap();
+    clean(&rt, &CDEV, "an empty claim");
+}

@@ -88,14 +88,15 @@ pub fn take(host: &Host, dev: &str, label: &str, root: &str, id: &str) -> Result
     }
 }
 
-/// Remove the claim of container `id` on `dev` if nobody holds it (the monitor is gone).
+/// Remove the claim of container `id` on `dev` if nobody holds it (the monitor is gone). A free
+/// claim that names nobody, left by a `create` killed before it wrote its name, goes too.
 pub fn remove_if_free(host: &Host, dev: &str, root: &str, id: &str) {
     let path = host.claims().join(dev);
     let Ok(file) = File::open(&path) else { return };
     if crate::sys::flock(&file, true, true).is_err() {
         return;
     }
-    if holder(&path).is_some_and(|(r, i)| r == root && i == id) {
+    if holder(&path).map_or(true, |(r, i)| r == root && i == id) {
         let _ = std::fs::remove_file(&path);
     }
 }
