@@ -440,7 +440,6 @@ fn every_errno_of_every_core_operation_is_reported_and_cleaned_up() {
         FAULTS.load(Ordering::Relaxed)
     );
 }
-}
 
 /// A `create` killed between opening its core claim and writing its name into it leaves a
 /// claim that names nobody: `delete --force` removes it with the rest.
