@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bundle, reap, Firmware, Rt};
+use common::{bundle, fw_bundle, reap, Firmware, Rt};
 
 /// Annotations, environment, and what to expect.
 type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
@@ -117,32 +117,19 @@ fn firmware_paths_never_leave_the_root_filesystem() {
 fn duplicate_ids_are_refused_and_the_first_is_untouched() {
     let rt = Rt::new(&["--processor", "name=m4", "--processor", "name=r5f"]);
     Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();
-    let b = bundle(
+    let b = fw_bundle(
         &rt.work.join("b"),
-        "/a.elf",
+        &Firmware::new(),
         &[("io.hybrid-runtime.core", "m4")],
         &[],
     );
-    Firmware::new().write_to(&b.join("rootfs/a.elf")).unwrap();
-    let o = rt.create(&[
-        "--bundle",
-        b.to_str().unwrap(),
-        "--pid-file",
-        "dup.pid",
-        "dup",
-    ]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let pid: i32 = std::fs::read_to_string(rt.work.join("dup.pid"))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let b2 = bundle(
+    let pid = rt.create_pid(&["--bundle", b.to_str().unwrap()], "dup");
+    let b2 = fw_bundle(
         &rt.work.join("b2"),
-        "/a.elf",
+        &Firmware::new(),
         &[("io.hybrid-runtime.core", "r5f")],
         &[],
     );
-    Firmware::new().write_to(&b2.join("rootfs/a.elf")).unwrap();
     let o = rt.create(&["--bundle", b2.to_str().unwrap(), "dup"]);
     assert_eq!(o.code, 1);
     assert!(
@@ -188,8 +175,7 @@ fn core_selection_lists_the_cores_when_it_cannot_choose() {
         ),
     ];
     for (i, (ann, env, needle)) in cases.iter().enumerate() {
-        let b = bundle(&rt.work.join(format!("bad{i}")), "/a.elf", ann, env);
-        Firmware::new().write_to(&b.join("rootfs/a.elf")).unwrap();
+        let b = fw_bundle(&rt.work.join(format!("bad{i}")), &Firmware::new(), ann, env);
         refused(&rt, "x", &["--bundle", b.to_str().unwrap(), "x"], needle);
         if !needle.starts_with("this board") {
             refused(&rt, "x", &["--bundle", b.to_str().unwrap(), "x"], listed);
@@ -228,8 +214,7 @@ fn core_selection_lists_the_cores_when_it_cannot_choose() {
         ),
     ];
     for (i, (ann, env, dev)) in picks.iter().enumerate() {
-        let b = bundle(&rt.work.join(format!("ok{i}")), "/a.elf", ann, env);
-        Firmware::new().write_to(&b.join("rootfs/a.elf")).unwrap();
+        let b = fw_bundle(&rt.work.join(format!("ok{i}")), &Firmware::new(), ann, env);
         let o = rt.create(&["--bundle", b.to_str().unwrap(), "pick"]);
         assert_eq!(o.code, 0, "{ann:?} {env:?}: {}", o.stderr);
         assert_eq!(

@@ -37,17 +37,10 @@ fn sim() -> Rt {
 fn bundle(rt: &Rt, core: &Core) -> PathBuf {
     let dir = rt.work.join(format!("bundle-{}", core.name));
     if !dir.exists() {
-        common::bundle(
-            &dir,
-            "/fw.elf",
-            &[("io.hybrid-runtime.core", core.name)],
-            &[],
-        );
-        Firmware::new()
+        let fw = Firmware::new()
             .with_trace(512)
-            .script("repeat 100000\ntrace tick {n}\nsleep 10\nend\n")
-            .write_to(&dir.join("rootfs/fw.elf"))
-            .unwrap();
+            .script("repeat 100000\ntrace tick {n}\nsleep 10\nend\n");
+        common::fw_bundle(&dir, &fw, &[("io.hybrid-runtime.core", core.name)], &[]);
     }
     dir
 }

@@ -44,13 +44,19 @@ fn monitor_killed_with_sigkill_takes_the_core_down_through_the_device() {
     println!("monitor SIGKILL -> core offline (simulator): {times:?}");
 }
 
-#[test]
-fn monitor_killed_without_the_device_is_reported_and_cleaned_by_delete_force() {
+/// A running container `id` on a core without /dev/remoteprocN whose monitor was SIGKILLed.
+fn monitor_lost_without_the_device(id: &str) -> Rt {
     let rt = Rt::new(&["--processor", "name=m4;cdev=no"]);
-    let pid = rt.create_fw("lost", "l.elf", &Firmware::new());
-    rt.ok(&["start", "lost"]);
+    let pid = rt.create_fw(id, "l.elf", &Firmware::new());
+    rt.ok(&["start", id]);
     kill(pid, libc::SIGKILL);
     assert_eq!(reap(pid), Err(libc::SIGKILL));
+    rt
+}
+
+#[test]
+fn monitor_killed_without_the_device_is_reported_and_cleaned_by_delete_force() {
+    let rt = monitor_lost_without_the_device("lost");
     // No kernel guard: the core runs on, and state says so.
     assert_eq!(rt.sim.state(0), "running");
     assert_eq!(rt.status("lost"), "running");
@@ -67,11 +73,7 @@ fn monitor_killed_without_the_device_is_reported_and_cleaned_by_delete_force() {
 
 #[test]
 fn kill_reaches_a_core_whose_monitor_was_lost() {
-    let rt = Rt::new(&["--processor", "name=m4;cdev=no"]);
-    let pid = rt.create_fw("lost2", "l.elf", &Firmware::new());
-    rt.ok(&["start", "lost2"]);
-    kill(pid, libc::SIGKILL);
-    assert_eq!(reap(pid), Err(libc::SIGKILL));
+    let rt = monitor_lost_without_the_device("lost2");
     rt.ok(&["kill", "lost2", "TERM"]);
     assert_eq!(rt.sim.state(0), "offline");
     assert_eq!(rt.status("lost2"), "stopped");
@@ -220,18 +222,7 @@ fn attached_core_is_refused_by_default_and_adopted_on_request() {
         &[("io.hybrid-runtime.if-running", "adopt")],
         &[],
     );
-    let o = rt.create(&[
-        "--bundle",
-        b.to_str().unwrap(),
-        "--pid-file",
-        "adopt.pid",
-        "adopt",
-    ]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let pid: i32 = std::fs::read_to_string(rt.work.join("adopt.pid"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = rt.create_pid(&["--bundle", b.to_str().unwrap()], "adopt");
     rt.ok(&["start", "adopt"]);
     assert_eq!(rt.status("adopt"), "running");
     assert_eq!(rt.annotation("adopt", "io.hybrid-runtime.adopted"), "true");
@@ -298,12 +289,7 @@ fn a_core_started_through_sysfs_by_someone_else_is_never_stopped_by_our_release(
         &[("io.hybrid-runtime.if-running", "adopt")],
         &[],
     );
-    let o = rt.create(&["--bundle", b.to_str().unwrap(), "--pid-file", "p", "adopt"]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let pid: i32 = std::fs::read_to_string(rt.work.join("p"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = rt.create_pid(&["--bundle", b.to_str().unwrap()], "adopt");
     rt.ok(&["start", "adopt"]);
     assert_eq!(rt.annotation("adopt", "io.hybrid-runtime.guard"), "sysfs");
     assert_eq!(rt.sim.power(0), 1, "adoption takes no reference");

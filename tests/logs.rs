@@ -13,7 +13,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Firmware, Rt};
+use common::{reap, Firmware, Rt};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -45,6 +45,8 @@ struct Running {
     /// Lets the reader of an `Out::Unread` stdout start.
     gate: mpsc::Sender<()>,
     id: String,
+    /// The monitor, which this test process reaps as a shim does.
+    pid: i32,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
     stderr: Option<std::thread::JoinHandle<String>>,
@@ -88,7 +90,15 @@ impl Rig {
         stdout: Out,
     ) -> Running {
         let b = self.bundle(id, fw, annotations);
-        let mut c = self.command(&["create", "--bundle", b.to_str().unwrap(), id]);
+        let pid_file = self.pid_file(id);
+        let mut c = self.command(&[
+            "create",
+            "--bundle",
+            b.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            id,
+        ]);
         c.stderr(Stdio::piped());
         if stdout == Out::ReadOnly {
             c.stdout(fs::File::open("/dev/null").unwrap());
@@ -123,6 +133,7 @@ impl Rig {
         Running {
             gate: open_gate,
             id: id.to_string(),
+            pid: self.pid(id),
             lines,
             seen: Vec::new(),
             stderr: Some(stderr),
@@ -136,9 +147,11 @@ impl Rig {
         self.ok(&args).lines().map(str::to_string).collect()
     }
 
+    /// SIGTERM: stdout ends and the monitor exits as killed by it (143).
     fn stop(&self, r: &mut Running) {
         self.ok(&["kill", &r.id, "TERM"]);
         r.until_closed();
+        assert_eq!(reap(r.pid), Err(libc::SIGTERM), "{}: exit status", r.id);
     }
 }
 
@@ -440,6 +453,7 @@ fn a_crash_keeps_the_output_the_trace_tail_and_the_kernel_line() {
         "{rest}"
     );
     assert_eq!(rig.logs("crash", &[]), seen);
+    assert_eq!(reap(r.pid), Ok(134), "the crash is the container's exit");
     let state = rig.ok(&["state", "crash"]);
     assert!(state.contains("\"stopped\""), "{state}");
 }

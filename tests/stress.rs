@@ -22,14 +22,15 @@ const MAX_ROUNDS: u32 = 60;
 
 /// A bundle whose firmware runs on core `core` (by name).
 fn bundle_for(rt: &Rt, name: &str, core: &str) -> PathBuf {
-    let dir = rt.work.join(format!("bundle-{name}"));
-    common::bundle(&dir, "/fw.elf", &[("io.hybrid-runtime.core", core)], &[]);
-    Firmware::new()
+    let fw = Firmware::new()
         .with_trace(512)
-        .script("repeat 1000\ntrace tick {n}\nsleep 20\nend\n")
-        .write_to(&dir.join("rootfs/fw.elf"))
-        .unwrap();
-    dir
+        .script("repeat 1000\ntrace tick {n}\nsleep 20\nend\n");
+    common::fw_bundle(
+        &rt.work.join(format!("bundle-{name}")),
+        &fw,
+        &[("io.hybrid-runtime.core", core)],
+        &[],
+    )
 }
 
 fn run(rt: &Rt, args: &[&str]) -> Out {

@@ -375,3 +375,10 @@ pub fn bundle(dir: &Path, args0: &str, annotations: &[(&str, &str)], env: &[&str
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
     dir.to_path_buf()
 }
+
+/// A bundle under `dir` (see `bundle`) whose process is `fw`, written as rootfs/fw.elf.
+pub fn fw_bundle(dir: &Path, fw: &Firmware, annotations: &[(&str, &str)], env: &[&str]) -> PathBuf {
+    let b = bundle(dir, "/fw.elf", annotations, env);
+    fw.write_to(&b.join("rootfs/fw.elf")).unwrap();
+    b
+}
