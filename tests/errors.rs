@@ -229,13 +229,7 @@ fn core_selection_lists_the_cores_when_it_cannot_choose() {
 #[test]
 fn a_running_core_is_refused_and_left_running() {
     let rt = Rt::new(&[]);
-    rt.sim.install_firmware("other.elf", &Firmware::new());
-    rt.sim
-        .write("sys/class/remoteproc/remoteproc0/firmware", "other.elf")
-        .unwrap();
-    rt.sim
-        .write("sys/class/remoteproc/remoteproc0/state", "start")
-        .unwrap();
+    rt.start_through_sysfs(0);
     Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();
     refused(
         &rt,

@@ -269,13 +269,7 @@ fn if_running_stop_stops_the_core_before_loading() {
 #[test]
 fn a_core_started_through_sysfs_by_someone_else_is_never_stopped_by_our_release() {
     let rt = Rt::new(&[]);
-    rt.sim.install_firmware("other.elf", &Firmware::new());
-    rt.sim
-        .write("sys/class/remoteproc/remoteproc0/firmware", "other.elf")
-        .unwrap();
-    rt.sim
-        .write("sys/class/remoteproc/remoteproc0/state", "start")
-        .unwrap();
+    rt.start_through_sysfs(0);
     assert_eq!(rt.sim.power(0), 1);
     Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();
     let o = rt.create(&["a.elf", "mine"]);
@@ -315,13 +309,7 @@ fn a_core_started_through_sysfs_by_someone_else_is_never_stopped_by_our_release(
 fn start_refuses_a_core_that_is_no_longer_offline_without_a_second_reference() {
     let rt = Rt::new(&[]);
     let pid = rt.create_fw("late", "l.elf", &Firmware::new());
-    rt.sim.install_firmware("other.elf", &Firmware::new());
-    rt.sim
-        .write("sys/class/remoteproc/remoteproc0/firmware", "other.elf")
-        .unwrap();
-    rt.sim
-        .write("sys/class/remoteproc/remoteproc0/state", "start")
-        .unwrap();
+    rt.start_through_sysfs(0);
     let o = rt.run(&["start", "late"]);
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("not offline"), "{}", o.stderr);
@@ -372,13 +360,7 @@ fn the_release_flag_is_cleared_after_every_kind_of_end() {
         rt.assert_no_trace(&id, 0, "offline");
     }
     // Someone else's sysfs start then survives any open and close of the device.
-    rt.sim.install_firmware("other.elf", &Firmware::new());
-    rt.sim
-        .write("sys/class/remoteproc/remoteproc0/firmware", "other.elf")
-        .unwrap();
-    rt.sim
-        .write("sys/class/remoteproc/remoteproc0/state", "start")
-        .unwrap();
+    rt.start_through_sysfs(0);
     drop(
         std::fs::OpenOptions::new()
             .read(true)

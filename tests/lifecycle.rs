@@ -272,18 +272,27 @@ fn core_stopped_by_someone_else_exits_100() {
     rt.assert_no_trace("o", 0, "offline");
 }
 
+/// Create container `id`, end its monitor with SIGKILL before `start`, and write its state
+/// record anew as `edit` changes it.
+fn killed_then_record_edited(rt: &Rt, id: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let pid = rt.create_fw(id, "k.elf", &Firmware::new());
+    rt.ok(&["kill", id, "KILL"]);
+    assert_eq!(reap(pid), Err(libc::SIGKILL));
+    let path = rt.state_dir(id).join("state.json");
+    let mut rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut rec);
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, rec.to_string()).unwrap();
+}
+
 #[test]
 fn a_reused_pid_is_not_taken_for_the_monitor() {
     let rt = Rt::new(&[]);
-    let pid = rt.create_fw("p", "p.elf", &Firmware::new());
-    rt.ok(&["kill", "p", "KILL"]);
-    assert_eq!(reap(pid), Err(libc::SIGKILL));
     // Point the record at a live process that is not the monitor (this test), same pid slot.
-    let path = rt.state_dir("p").join("state.json");
-    let mut rec: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    rec["pid"] = serde_json::Value::from(std::process::id());
-    std::fs::write(&path, rec.to_string()).unwrap();
+    killed_then_record_edited(&rt, "p", |rec| {
+        rec["pid"] = serde_json::Value::from(std::process::id())
+    });
     assert_eq!(rt.status("p"), "stopped");
     assert_eq!(rt.run(&["kill", "p"]).code, 1);
     rt.ok(&["delete", "p"]);
@@ -309,18 +318,12 @@ fn crash_that_recovery_cannot_fix_exits_134() {
 #[test]
 fn leftovers_of_a_create_that_died_are_creating_then_deleted() {
     let rt = Rt::new(&[]);
-    let pid = rt.create_fw("half", "h.elf", &Firmware::new());
-    rt.ok(&["kill", "half", "KILL"]);
-    assert_eq!(reap(pid), Err(libc::SIGKILL));
     // What a create killed before its monitor reported ready leaves: a record without a monitor.
-    let path = rt.state_dir("half").join("state.json");
-    let mut rec: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    rec["pid"] = serde_json::Value::from(0);
-    rec["pid_start"] = serde_json::Value::from(0);
+    killed_then_record_edited(&rt, "half", |rec| {
+        rec["pid"] = serde_json::Value::from(0);
+        rec["pid_start"] = serde_json::Value::from(0);
+    });
     std::fs::remove_file(rt.state_dir("half").join("exit.json")).unwrap();
-    std::fs::remove_file(&path).unwrap();
-    std::fs::write(&path, rec.to_string()).unwrap();
     assert_eq!(rt.status("half"), "creating");
     assert_eq!(rt.state("half")["pid"], 0);
     assert_eq!(rt.run(&["start", "half"]).code, 1);

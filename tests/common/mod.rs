@@ -265,6 +265,17 @@ impl Rt {
             .path(&format!("run/hybrid-runtime/cores/remoteproc{n}"))
     }
 
+    /// Start core `n` through sysfs with a firmware of its own (other.elf), as someone else on
+    /// the host would.
+    pub fn start_through_sysfs(&self, n: u32) {
+        self.sim.install_firmware("other.elf", &Firmware::new());
+        let dir = format!("sys/class/remoteproc/remoteproc{n}");
+        self.sim
+            .write(&format!("{dir}/firmware"), "other.elf")
+            .unwrap();
+        self.sim.write(&format!("{dir}/state"), "start").unwrap();
+    }
+
     /// Nothing of container `id` is left, and core `n` is in `core_state`.
     pub fn assert_no_trace(&self, id: &str, n: u32, core_state: &str) {
         assert!(
@@ -306,13 +317,7 @@ impl Drop for Rt {
                 .unwrap_or_else(|e| e.into_inner()),
         );
         for root in roots {
-            let ids: Vec<String> = std::fs::read_dir(&root)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect();
-            for id in ids {
+            for id in names_in(&root) {
                 eprintln!(
                     "test guard: delete --force {id} (left in {})",
                     root.display()
@@ -322,6 +327,18 @@ impl Drop for Rt {
             }
         }
     }
+}
+
+/// The names in directory `dir`, sorted (none if it cannot be read).
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// What a command that ended with `code` printed into `out` and `err`; the files are removed.

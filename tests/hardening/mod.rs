@@ -120,14 +120,7 @@ pub fn monitors(rt: &Rt) -> Vec<i32> {
 
 /// The containers in the state root (directory names).
 pub fn containers(rt: &Rt) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(&rt.root)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    ids.sort();
-    ids
+    crate::common::names_in(&rt.root)
 }
 
 /// The system invariants; `Err` says which one is broken:
