@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// `_IOW(0xB7, 1, __s32)` and `_IOR(0xB7, 2, __s32)`.
-pub const RPROC_SET_SHUTDOWN_ON_RELEASE: libc::c_ulong = 0x4004_b701;
-pub const RPROC_GET_SHUTDOWN_ON_RELEASE: libc::c_ulong = 0x8004_b702;
+/// The request type is the C library's (`unsigned long` in glibc, `int` in musl): same bits.
+pub const RPROC_SET_SHUTDOWN_ON_RELEASE: libc::Ioctl = 0x4004_b701_u32 as libc::Ioctl;
+pub const RPROC_GET_SHUTDOWN_ON_RELEASE: libc::Ioctl = 0x8004_b702_u32 as libc::Ioctl;
 
 /// One remote processor, found by name under /sys/class/remoteproc.
 #[derive(Clone, Debug)]
