@@ -1,5 +1,6 @@
-//! Global options (runc's, parsed by hand before the command) and the argh glue for the
-//! per-command options that each `cmd/*.rs` declares.
+//! Global options (runc's, parsed before the command) and the parser of the per-command options
+//! that each `cmd/*.rs` declares as a `Spec`: `-x`/`--name` switches and options taking the next
+//! argument, positionals, `--` and `--help`/`help`, with argh's messages.
 
 use std::path::PathBuf;
 
@@ -100,18 +101,137 @@ pub fn parse_global(args: &[String]) -> Result<(Global, &[String])> {
     Ok((global, &args[i..]))
 }
 
-/// Parse a command's options with argh. `Ok(None)`: help was printed, exit 0.
-pub fn parse<T: argh::FromArgs>(cmd: &str, args: &[String]) -> Result<Option<T>> {
-    let name = cat(&["hybrid-runtime ", cmd]);
-    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
-    match T::from_args(&[&name], &strs) {
-        Ok(t) => Ok(Some(t)),
-        Err(early) => match early.status {
-            Ok(()) => {
-                print!("{}", early.output);
-                Ok(None)
-            }
-            Err(()) => Err(Error::usage(early.output.trim_end().to_string())),
-        },
+/// What an option takes: nothing (a switch), any text, or a number that fits the type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Takes {
+    Nothing,
+    Text,
+    U32,
+    Usize,
+}
+
+/// One option of a command: its short form ("" when none), its long form, what it takes.
+pub struct Opt {
+    pub short: &'static str,
+    pub long: &'static str,
+    pub takes: Takes,
+}
+
+impl Opt {
+    pub const fn new(short: &'static str, long: &'static str, takes: Takes) -> Opt {
+        Opt { short, long, takes }
     }
+}
+
+/// A command's options and positionals; the first `required` positionals must be given.
+pub struct Spec {
+    pub help: &'static str,
+    pub opts: &'static [Opt],
+    pub positionals: &'static [&'static str],
+    pub required: usize,
+}
+
+/// The options given (by their index in `Spec::opts`; a switch holds "") and the positionals.
+pub struct Parsed {
+    values: Vec<Option<String>>,
+    positionals: Vec<String>,
+}
+
+impl Parsed {
+    pub fn switch(&self, opt: usize) -> bool {
+        self.values[opt].is_some()
+    }
+
+    pub fn value(&mut self, opt: usize) -> Option<String> {
+        self.values[opt].take()
+    }
+
+    /// Positional `n`; every required one is present.
+    pub fn positional(&mut self, n: usize) -> Option<String> {
+        self.positionals.get_mut(n).map(std::mem::take)
+    }
+}
+
+fn usage(parts: &[&str]) -> Error {
+    Error::usage(cat(parts))
+}
+
+/// Parse a command's options. `Ok(None)`: help was printed, exit 0.
+pub fn parse(spec: &Spec, args: &[String]) -> Result<Option<Parsed>> {
+    let mut values: Vec<Option<String>> = spec.opts.iter().map(|_| None).collect();
+    let mut positionals = Vec::new();
+    let (mut help, mut ended) = (false, false);
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let arg = arg.as_str();
+        if !ended && (arg == "--help" || arg == "help") {
+            help = true;
+            continue;
+        }
+        if !ended && arg.starts_with('-') {
+            if arg == "--" {
+                ended = true;
+                continue;
+            }
+            if help {
+                return Err(usage(&["Trailing arguments are not allowed after `help`."]));
+            }
+            let Some(n) = spec
+                .opts
+                .iter()
+                .position(|o| o.long == arg || o.short == arg)
+            else {
+                return Err(usage(&["Unrecognized argument: ", arg]));
+            };
+            let takes = spec.opts[n].takes;
+            if takes == Takes::Nothing {
+                values[n] = Some(String::new());
+                continue;
+            }
+            let Some(value) = rest.next() else {
+                return Err(usage(&["No value provided for option '", arg, "'."]));
+            };
+            let bad = |why: &str| {
+                usage(&[
+                    "Error parsing option '",
+                    arg,
+                    "' with value '",
+                    value,
+                    "': ",
+                    why,
+                ])
+            };
+            if values[n].is_some() {
+                return Err(bad("duplicate values provided"));
+            }
+            let checked = match takes {
+                Takes::U32 => value.parse::<u32>().map(|_| ()),
+                Takes::Usize => value.parse::<usize>().map(|_| ()),
+                _ => Ok(()),
+            };
+            checked.map_err(|e| bad(&e.to_string()))?;
+            values[n] = Some(value.clone());
+            continue;
+        }
+        if positionals.len() == spec.positionals.len() {
+            return Err(usage(&["Unrecognized argument: ", arg]));
+        }
+        positionals.push(arg.to_string());
+    }
+    if help {
+        print!("{}", spec.help);
+        return Ok(None);
+    }
+    if positionals.len() < spec.required {
+        let mut msg = String::from("Required positional arguments not provided:");
+        for name in &spec.positionals[positionals.len()..spec.required] {
+            msg.push_str("\n    ");
+            msg.push_str(name);
+        }
+        return Err(Error::usage(msg));
+    }
+    Ok(Some(Parsed {
+        values,
+        positionals,
+    }))
 }

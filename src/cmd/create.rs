@@ -2,51 +2,63 @@
 
 use std::path::PathBuf;
 
-use argh::FromArgs;
-
-use crate::cli::{parse, Global};
+use crate::cli::{parse, Global, Opt, Spec, Takes};
 use crate::container::create::{create, Request};
 use crate::error::{Error, Result};
 
-#[derive(FromArgs)]
-/// Create a container: `create <IMAGE> <CONTAINER_ID>`, or the OCI form
-/// `create [--bundle <DIR>] <CONTAINER_ID>`. Returns when the container is ready to start.
-/// IMAGE is tried in this order: a firmware ELF file; an OCI image layout (`oci:DIR[:NAME]`, or
-/// a directory holding oci-layout and index.json); an archive (`oci-archive:FILE[:NAME]`,
-/// `docker-archive:FILE[:NAME]`, or a tar recognised by its content); a name in the local image
-/// store (see `images`).
+const SPEC: Spec = Spec {
+    help: r#"Usage: hybrid-runtime create [-b <bundle>] [--pid-file <pid-file>] [--console-socket <console-socket>] [--no-pivot] [--no-new-keyring] [--preserve-fds <preserve-fds>] [--] <IMAGE|CONTAINER_ID> [<CONTAINER_ID>]
+
+Create a container: `create <IMAGE> <CONTAINER_ID>`, or the OCI form `create [--bundle <DIR>] <CONTAINER_ID>`. Returns when the container is ready to start. IMAGE is tried in this order: a firmware ELF file; an OCI image layout (`oci:DIR[:NAME]`, or a directory holding oci-layout and index.json); an archive (`oci-archive:FILE[:NAME]`, `docker-archive:FILE[:NAME]`, or a tar recognised by its content); a name in the local image store (see `images`).
+
+Positional Arguments:
+  IMAGE|CONTAINER_ID
+                    IMAGE (firmware file, image layout, archive or image name)
+                    or CONTAINER_ID
+  CONTAINER_ID      CONTAINER_ID when IMAGE is given
+
+Options:
+  -b, --bundle      the OCI bundle directory (default: the working directory)
+  --pid-file        write the pid of the process that stands for the container
+                    to this file
+  --console-socket  unix socket to send the container's terminal to (its master,
+                    with SCM_RIGHTS)
+  --no-pivot        accepted for runc compatibility; no effect
+  --no-new-keyring  accepted for runc compatibility; no effect
+  --preserve-fds    accepted for runc compatibility; no effect
+  --help, help      display usage information
+"#,
+    opts: &[
+        Opt::new("-b", "--bundle", Takes::Text),
+        Opt::new("", "--pid-file", Takes::Text),
+        Opt::new("", "--console-socket", Takes::Text),
+        Opt::new("", "--no-pivot", Takes::Nothing),
+        Opt::new("", "--no-new-keyring", Takes::Nothing),
+        Opt::new("", "--preserve-fds", Takes::U32),
+    ],
+    positionals: &["IMAGE|CONTAINER_ID", "CONTAINER_ID"],
+    required: 1,
+};
+
 struct Args {
-    /// the OCI bundle directory (default: the working directory)
-    #[argh(option, short = 'b')]
     bundle: Option<String>,
-    /// write the pid of the process that stands for the container to this file
-    #[argh(option)]
     pid_file: Option<String>,
-    /// unix socket to send the container's terminal to (its master, with SCM_RIGHTS)
-    #[argh(option)]
     console_socket: Option<String>,
-    /// accepted for runc compatibility; no effect
-    #[argh(switch)]
-    no_pivot: bool,
-    /// accepted for runc compatibility; no effect
-    #[argh(switch)]
-    no_new_keyring: bool,
-    /// accepted for runc compatibility; no effect
-    #[argh(option)]
-    preserve_fds: Option<u32>,
-    /// IMAGE (firmware file, image layout, archive or image name) or CONTAINER_ID
-    #[argh(positional, arg_name = "IMAGE|CONTAINER_ID")]
     first: String,
-    /// CONTAINER_ID when IMAGE is given
-    #[argh(positional, arg_name = "CONTAINER_ID")]
     second: Option<String>,
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(a) = parse::<Args>("create", args)? else {
+    let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
     };
-    let _ = (a.no_pivot, a.no_new_keyring, a.preserve_fds);
+    let a = Args {
+        bundle: p.value(0),
+        pid_file: p.value(1),
+        console_socket: p.value(2),
+        first: p.positional(0).unwrap_or_default(),
+        second: p.positional(1),
+    };
     let (image, id) = match a.second {
         Some(id) => {
             if a.bundle.is_some() {

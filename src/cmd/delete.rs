@@ -1,26 +1,39 @@
 //! `delete [-f|--force] <CONTAINER_ID>`: remove a container and everything it left.
 
-use argh::FromArgs;
-
-use crate::cli::{parse, Global};
+use crate::cli::{parse, Global, Opt, Spec, Takes};
 use crate::container::{dir_of, lock, remove, Container, STATE_FILE};
 use crate::error::{Context, Result};
 
-#[derive(FromArgs)]
-/// Delete a container: its state, its firmware copy and its core claim. A running container is
-/// refused unless --force, which stops its core first.
+const SPEC: Spec = Spec {
+    help: r#"Usage: hybrid-runtime delete [-f] [--] <CONTAINER_ID>
+
+Delete a container: its state, its firmware copy and its core claim. A running container is refused unless --force, which stops its core first.
+
+Positional Arguments:
+  CONTAINER_ID      the container
+
+Options:
+  -f, --force       stop a running container first; an unknown id is not an
+                    error
+  --help, help      display usage information
+"#,
+    opts: &[Opt::new("-f", "--force", Takes::Nothing)],
+    positionals: &["CONTAINER_ID"],
+    required: 1,
+};
+
 struct Args {
-    /// stop a running container first; an unknown id is not an error
-    #[argh(switch, short = 'f')]
     force: bool,
-    /// the container
-    #[argh(positional, arg_name = "CONTAINER_ID")]
     container_id: String,
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(a) = parse::<Args>("delete", args)? else {
+    let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
+    };
+    let a = Args {
+        force: p.switch(0),
+        container_id: p.positional(0).unwrap_or_default(),
     };
     crate::oci::id::validate(&a.container_id)?;
     let dir = dir_of(&g.root, &a.container_id);

@@ -3,19 +3,26 @@
 
 use std::collections::BTreeMap;
 
-use argh::FromArgs;
-
-use crate::cli::{parse, Global};
+use crate::cli::{parse, Global, Spec};
 use crate::error::{cat, Result};
 use crate::json::write::Writer;
 use crate::platform::remoteproc;
 
-#[derive(FromArgs)]
-/// Print what this runtime supports as JSON.
-struct Args {}
+const SPEC: Spec = Spec {
+    help: r#"Usage: hybrid-runtime features
+
+Print what this runtime supports as JSON.
+
+Options:
+  --help, help      display usage information
+"#,
+    opts: &[],
+    positionals: &[],
+    required: 0,
+};
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(Args {}) = parse::<Args>("features", args)? else {
+    let Some(_) = parse(&SPEC, args)? else {
         return Ok(0);
     };
     let mut annotations = BTreeMap::new();

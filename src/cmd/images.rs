@@ -1,22 +1,33 @@
 //! `images`: list the local image store (name, digest, size, target board and core).
 
-use argh::FromArgs;
-
-use crate::cli::{parse, Global};
+use crate::cli::{parse, Global, Opt, Spec, Takes};
 use crate::error::{cat, Result};
 use crate::image::store;
 
-#[derive(FromArgs)]
-/// List the images in the local image store (an OCI image layout; see `create <IMAGE>`).
+const SPEC: Spec = Spec {
+    help: r#"Usage: hybrid-runtime images [--format <format>]
+
+List the images in the local image store (an OCI image layout; see `create <IMAGE>`).
+
+Options:
+  --format          output format: table (default) or json
+  --help, help      display usage information
+"#,
+    opts: &[Opt::new("", "--format", Takes::Text)],
+    positionals: &[],
+    required: 0,
+};
+
 struct Args {
-    /// output format: table (default) or json
-    #[argh(option, default = "String::from(\"table\")")]
     format: String,
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(a) = parse::<Args>("images", args)? else {
+    let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
+    };
+    let a = Args {
+        format: p.value(0).unwrap_or_else(|| String::from("table")),
     };
     let (dir, images) = store::list(g)?;
     let mut out = String::new();

@@ -1,30 +1,43 @@
 //! `kill [--all] <CONTAINER_ID> [SIGNAL]`: stop the firmware; the monitor ends with 128+SIGNAL.
 
-use argh::FromArgs;
-
-use crate::cli::{parse, Global};
+use crate::cli::{parse, Global, Opt, Spec, Takes};
 use crate::container::{stop, Container};
 use crate::error::{Error, Result};
 use crate::oci::status::Status;
 
-#[derive(FromArgs)]
-/// Stop a container's firmware with a signal: TERM (default), INT, QUIT or KILL, by name
-/// (with or without SIG, any case) or number.
+const SPEC: Spec = Spec {
+    help: r#"Usage: hybrid-runtime kill [-a] [--] <CONTAINER_ID> [<SIGNAL>]
+
+Stop a container's firmware with a signal: TERM (default), INT, QUIT or KILL, by name (with or without SIG, any case) or number.
+
+Positional Arguments:
+  CONTAINER_ID      the container
+  SIGNAL            the signal (default TERM)
+
+Options:
+  -a, --all         as runc: also succeed on a stopped container (a container
+                    has one process)
+  --help, help      display usage information
+"#,
+    opts: &[Opt::new("-a", "--all", Takes::Nothing)],
+    positionals: &["CONTAINER_ID", "SIGNAL"],
+    required: 1,
+};
+
 struct Args {
-    /// as runc: also succeed on a stopped container (a container has one process)
-    #[argh(switch, short = 'a')]
     all: bool,
-    /// the container
-    #[argh(positional, arg_name = "CONTAINER_ID")]
     container_id: String,
-    /// the signal (default TERM)
-    #[argh(positional, arg_name = "SIGNAL", default = "String::from(\"TERM\")")]
     signal: String,
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(a) = parse::<Args>("kill", args)? else {
+    let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
+    };
+    let a = Args {
+        all: p.switch(0),
+        container_id: p.positional(0).unwrap_or_default(),
+        signal: p.positional(1).unwrap_or_else(|| String::from("TERM")),
     };
     let sig = stop::parse_signal(&a.signal)?;
     let (c, _lock) = Container::load_locked(&g.root, &a.container_id)?;

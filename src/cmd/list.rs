@@ -1,20 +1,30 @@
 //! `list [--format table|json]`: every container under the state root.
 
-use argh::FromArgs;
-
-use crate::cli::{parse, Global};
+use crate::cli::{parse, Global, Opt, Spec, Takes};
 use crate::cmd::state;
 use crate::container::{Container, STATE_FILE};
 use crate::error::{cat, Error, Result};
 
-#[derive(FromArgs)]
-/// List containers.
+const SPEC: Spec = Spec {
+    help: r#"Usage: hybrid-runtime list [-f <format>] [-q]
+
+List containers.
+
+Options:
+  -f, --format      table (default) or json
+  -q, --quiet       print only the ids
+  --help, help      display usage information
+"#,
+    opts: &[
+        Opt::new("-f", "--format", Takes::Text),
+        Opt::new("-q", "--quiet", Takes::Nothing),
+    ],
+    positionals: &[],
+    required: 0,
+};
+
 struct Args {
-    /// table (default) or json
-    #[argh(option, short = 'f', default = "String::from(\"table\")")]
     format: String,
-    /// print only the ids
-    #[argh(switch, short = 'q')]
     quiet: bool,
 }
 
@@ -28,8 +38,12 @@ fn pad(s: &str, width: usize) -> String {
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(a) = parse::<Args>("list", args)? else {
+    let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
+    };
+    let a = Args {
+        quiet: p.switch(1),
+        format: p.value(0).unwrap_or_else(|| String::from("table")),
     };
     let mut ids: Vec<String> = match std::fs::read_dir(&g.root) {
         Ok(entries) => entries

@@ -4,9 +4,7 @@
 use std::io::{self, BufWriter, Write};
 use std::time::Duration;
 
-use argh::FromArgs;
-
-use crate::cli::{self, Global};
+use crate::cli::{self, Global, Opt, Spec, Takes};
 use crate::console::history::{Log, Printer};
 use crate::console::stream::SOURCE_FILE;
 use crate::container::Container;
@@ -15,26 +13,45 @@ use crate::error::{cat, Result};
 /// How often `--follow` looks for new output and for the end of the container.
 const FOLLOW_EVERY: Duration = Duration::from_millis(100);
 
-#[derive(FromArgs)]
-/// Print the firmware output of a container.
+const SPEC: Spec = Spec {
+    help: r#"Usage: hybrid-runtime logs [-f] [--tail <tail>] [--timestamps] [--] <id>
+
+Print the firmware output of a container.
+
+Positional Arguments:
+  id                the container
+
+Options:
+  -f, --follow      keep printing new output until the container stops
+  --tail            print only the last N lines
+  --timestamps      prefix each line with when it was received (RFC 3339, UTC)
+  --help, help      display usage information
+"#,
+    opts: &[
+        Opt::new("-f", "--follow", Takes::Nothing),
+        Opt::new("", "--tail", Takes::Usize),
+        Opt::new("", "--timestamps", Takes::Nothing),
+    ],
+    positionals: &["id"],
+    required: 1,
+};
+
 struct Args {
-    /// keep printing new output until the container stops
-    #[argh(switch, short = 'f')]
     follow: bool,
-    /// print only the last N lines
-    #[argh(option)]
     tail: Option<usize>,
-    /// prefix each line with when it was received (RFC 3339, UTC)
-    #[argh(switch)]
     timestamps: bool,
-    /// the container
-    #[argh(positional)]
     id: String,
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(a) = cli::parse::<Args>("logs", args)? else {
+    let Some(mut p) = cli::parse(&SPEC, args)? else {
         return Ok(0);
+    };
+    let a = Args {
+        follow: p.switch(0),
+        tail: p.value(1).and_then(|t| t.parse().ok()),
+        timestamps: p.switch(2),
+        id: p.positional(0).unwrap_or_default(),
     };
     let c = Container::load(&g.root, &a.id)?;
     if let Ok(source) = std::fs::read_to_string(c.dir.join(SOURCE_FILE)) {

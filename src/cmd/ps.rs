@@ -1,26 +1,39 @@
 //! `ps [--format table|json] <CONTAINER_ID>`: the process that stands for the container.
 
-use argh::FromArgs;
-
-use crate::cli::{parse, Global};
+use crate::cli::{parse, Global, Opt, Spec, Takes};
 use crate::container::Container;
 use crate::error::{cat, Error, Result};
 use crate::oci::status::Status;
 
-#[derive(FromArgs)]
-/// Print the process that stands for a container (the monitor).
+const SPEC: Spec = Spec {
+    help: r#"Usage: hybrid-runtime ps [-f <format>] [--] <CONTAINER_ID>
+
+Print the process that stands for a container (the monitor).
+
+Positional Arguments:
+  CONTAINER_ID      the container
+
+Options:
+  -f, --format      table (default) or json (an array of pids)
+  --help, help      display usage information
+"#,
+    opts: &[Opt::new("-f", "--format", Takes::Text)],
+    positionals: &["CONTAINER_ID"],
+    required: 1,
+};
+
 struct Args {
-    /// table (default) or json (an array of pids)
-    #[argh(option, short = 'f', default = "String::from(\"table\")")]
     format: String,
-    /// the container
-    #[argh(positional, arg_name = "CONTAINER_ID")]
     container_id: String,
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(a) = parse::<Args>("ps", args)? else {
+    let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
+    };
+    let a = Args {
+        format: p.value(0).unwrap_or_else(|| String::from("table")),
+        container_id: p.positional(0).unwrap_or_default(),
     };
     let c = Container::load(&g.root, &a.container_id)?;
     let live =

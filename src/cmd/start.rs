@@ -1,23 +1,36 @@
 //! `start <CONTAINER_ID>`: the monitor starts the core; returns when the kernel accepted it.
 
-use argh::FromArgs;
-
-use crate::cli::{parse, Global};
+use crate::cli::{parse, Global, Spec};
 use crate::container::{control, Container};
 use crate::error::{cat, Error, Result};
 use crate::oci::status::Status;
 
-#[derive(FromArgs)]
-/// Start the firmware of a created container.
+const SPEC: Spec = Spec {
+    help: r#"Usage: hybrid-runtime start [--] <CONTAINER_ID>
+
+Start the firmware of a created container.
+
+Positional Arguments:
+  CONTAINER_ID      the container
+
+Options:
+  --help, help      display usage information
+"#,
+    opts: &[],
+    positionals: &["CONTAINER_ID"],
+    required: 1,
+};
+
 struct Args {
-    /// the container
-    #[argh(positional, arg_name = "CONTAINER_ID")]
     container_id: String,
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(a) = parse::<Args>("start", args)? else {
+    let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
+    };
+    let a = Args {
+        container_id: p.positional(0).unwrap_or_default(),
     };
     let (c, _lock) = Container::load_locked(&g.root, &a.container_id)?;
     let status = c.seen(&g.host).status;

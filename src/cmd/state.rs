@@ -2,19 +2,29 @@
 
 use std::collections::BTreeMap;
 
-use argh::FromArgs;
-
-use crate::cli::{parse, Global};
+use crate::cli::{parse, Global, Spec};
 use crate::container::Container;
 use crate::error::Result;
 use crate::json::write::Writer;
 use crate::oci::status::Status;
 
-#[derive(FromArgs)]
-/// Print the OCI state of a container as JSON.
+const SPEC: Spec = Spec {
+    help: r#"Usage: hybrid-runtime state [--] <CONTAINER_ID>
+
+Print the OCI state of a container as JSON.
+
+Positional Arguments:
+  CONTAINER_ID      the container
+
+Options:
+  --help, help      display usage information
+"#,
+    opts: &[],
+    positionals: &["CONTAINER_ID"],
+    required: 1,
+};
+
 struct Args {
-    /// the container
-    #[argh(positional, arg_name = "CONTAINER_ID")]
     container_id: String,
 }
 
@@ -106,8 +116,11 @@ pub fn of(g: &Global, c: &Container) -> State {
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(a) = parse::<Args>("state", args)? else {
+    let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
+    };
+    let a = Args {
+        container_id: p.positional(0).unwrap_or_default(),
     };
     let c = Container::load(&g.root, &a.container_id)?;
     let mut w = Writer::new(true);
