@@ -142,10 +142,14 @@ impl<'a> At<'a> {
     pub fn map(&self) -> Result<BTreeMap<String, String>, String> {
         match self.value {
             None => Ok(BTreeMap::new()),
-            Some(Value::Object(fields)) => fields
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), self.child(k, Some(v)).string()?)))
-                .collect(),
+            Some(Value::Object(fields)) => {
+                // Inserted one by one: collecting would add a whole sort to the binary.
+                let mut map = BTreeMap::new();
+                for (k, v) in fields {
+                    map.insert(k.clone(), self.child(k, Some(v)).string()?);
+                }
+                Ok(map)
+            }
             Some(_) => Err(self.wrong("an object")),
         }
     }
