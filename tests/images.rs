@@ -8,7 +8,7 @@ mod common;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
-use common::{reap, Out, Rt};
+use common::{names_in, reap, Out, Rt};
 use hybrid_sim::firmware::Firmware;
 use hybrid_sim::image::{blob_path, Entry, Format, Image, Layer, Written};
 
@@ -60,7 +60,7 @@ impl T {
     /// Create from `image`, start, check it runs, stop it with SIGTERM (exit 143), delete, and
     /// check that nothing is left.
     fn lifecycle(&self, image: &str, id: &str) -> serde_json::Value {
-        let pid_file = self.path(&format!("{id}.pid"));
+        let pid_file = self.pid_file(id);
         let o = self.run(&[
             "create",
             "--pid-file",
@@ -79,7 +79,7 @@ impl T {
         self.ok(&["start", id]);
         assert_eq!(self.state(id)["status"], "running");
         assert_eq!(self.sim.state(0), "running");
-        let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+        let pid = self.pid(id);
         self.ok(&["kill", id, "TERM"]);
         assert_eq!(
             reap(pid),
@@ -95,10 +95,8 @@ impl T {
     /// No state dir, no firmware copy, no claim, the core offline, the state root empty.
     fn assert_nothing_left(&self, id: &str) {
         self.assert_no_trace(id, 0, "offline");
-        if let Ok(list) = std::fs::read_dir(&self.root) {
-            let left: Vec<_> = list.flatten().map(|e| e.file_name()).collect();
-            assert!(left.is_empty(), "stray files in the state root: {left:?}");
-        }
+        let left = names_in(&self.root);
+        assert!(left.is_empty(), "stray files in the state root: {left:?}");
     }
 
     /// `create IMAGE bad` must fail with `want` in its message and change nothing.
