@@ -68,11 +68,18 @@ const REPORTED: &[&str] = &[
 pub fn of(g: &Global, c: &Container) -> State {
     let seen = c.seen(&g.host);
     let r = &c.record;
-    let mut ann = r.annotations.clone();
     // What the runtime reports is never taken from the bundle: a bundle cannot fake an exit
-    // code, a lost monitor or an adopted core.
-    for k in REPORTED {
-        ann.remove(&crate::error::cat(&["io.hybrid-runtime.", k]));
+    // code, a lost monitor or an adopted core. (Copied without them rather than removed from a
+    // clone, which would add the map's whole removal code to the binary.)
+    let reported = |k: &str| {
+        k.strip_prefix("io.hybrid-runtime.")
+            .is_some_and(|name| REPORTED.contains(&name))
+    };
+    let mut ann = BTreeMap::new();
+    for (k, v) in &r.annotations {
+        if !reported(k) {
+            ann.insert(k.clone(), v.clone());
+        }
     }
     let mut put = |k: &str, v: String| {
         ann.insert(crate::error::cat(&["io.hybrid-runtime.", k]), v);
