@@ -183,18 +183,15 @@ struct Namespace {
 /// `linux.namespaces` of a bundle config.
 fn parse_namespaces(data: &[u8]) -> std::result::Result<Vec<Namespace>, String> {
     let doc = crate::json::parse(data)?;
-    let list = crate::json::At::root(&doc)
+    crate::json::At::root(&doc)
         .get("linux")?
         .get("namespaces")?
-        .items()?;
-    list.iter()
-        .map(|n| {
+        .each(|n| {
             Ok(Namespace {
                 kind: n.need("type")?.string()?,
                 path: n.get("path")?.string()?,
             })
         })
-        .collect()
 }
 
 /// The CLONE_NEW* flag of the namespaces a sandbox holds. The others mean nothing to a pod of

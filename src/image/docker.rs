@@ -15,16 +15,13 @@ struct Entry {
 
 /// `manifest.json`: a list of entries.
 fn entries(at: &At) -> std::result::Result<Vec<Entry>, String> {
-    at.items()?
-        .iter()
-        .map(|e| {
-            Ok(Entry {
-                config: e.need("Config")?.string()?,
-                repo_tags: e.get("RepoTags")?.opt_strings()?,
-                layers: e.get("Layers")?.strings()?,
-            })
+    at.each(|e| {
+        Ok(Entry {
+            config: e.need("Config")?.string()?,
+            repo_tags: e.get("RepoTags")?.opt_strings()?,
+            layers: e.get("Layers")?.strings()?,
         })
-        .collect()
+    })
 }
 
 fn tagged(e: &Entry, reference: &str) -> bool {

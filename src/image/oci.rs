@@ -73,12 +73,8 @@ pub struct Index {
 
 impl Index {
     pub fn read(at: &At) -> std::result::Result<Index, String> {
-        let items = at.get("manifests")?.items()?;
         Ok(Index {
-            manifests: items
-                .iter()
-                .map(Descriptor::read)
-                .collect::<std::result::Result<_, _>>()?,
+            manifests: at.get("manifests")?.each(Descriptor::read)?,
         })
     }
 }
@@ -92,14 +88,10 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn read(at: &At) -> std::result::Result<Manifest, String> {
-        let layers = at.get("layers")?.items()?;
         Ok(Manifest {
             media_type: at.get("mediaType")?.string()?,
             config: Descriptor::read(&at.need("config")?)?,
-            layers: layers
-                .iter()
-                .map(Descriptor::read)
-                .collect::<std::result::Result<_, _>>()?,
+            layers: at.get("layers")?.each(Descriptor::read)?,
             annotations: at.get("annotations")?.map()?,
         })
     }

@@ -116,6 +116,15 @@ impl<'a> At<'a> {
         }
     }
 
+    /// Each element of a list read with `read` (none when absent).
+    pub fn each<T>(&self, read: fn(&At) -> Result<T, String>) -> Result<Vec<T>, String> {
+        let mut out = Vec::new();
+        for item in self.items()? {
+            out.push(read(&item)?);
+        }
+        Ok(out)
+    }
+
     /// A string ("" when absent).
     pub fn string(&self) -> Result<String, String> {
         match self.value {
@@ -131,7 +140,7 @@ impl<'a> At<'a> {
 
     /// A list of strings (empty when absent).
     pub fn strings(&self) -> Result<Vec<String>, String> {
-        self.items()?.iter().map(At::string).collect()
+        self.each(|s| s.string())
     }
 
     pub fn opt_strings(&self) -> Result<Option<Vec<String>>, String> {
