@@ -47,8 +47,8 @@ pub fn load() -> crate::error::Result<Config> {
             ]))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(crate::error::Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
+        Err(e) => Err(crate::error::Error::io(
+            &e,
             crate::error::cat(&["reading config file ", &path]),
         )),
     }

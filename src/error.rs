@@ -64,6 +64,16 @@ impl Error {
         }
     }
 
+    /// `<context>: <strerror>` for an I/O error, keeping its errno (EIO when it has none).
+    pub fn io(e: &std::io::Error, context: impl Into<String>) -> Self {
+        Error::io_msg(e, context.into())
+    }
+
+    #[inline(never)]
+    fn io_msg(e: &std::io::Error, context: String) -> Self {
+        Error::os(e.raw_os_error().unwrap_or(libc::EIO), context)
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self.kind {
             Kind::Failed => 1,
@@ -87,17 +97,23 @@ pub trait Context<T> {
 
 impl<T> Context<T> for std::io::Result<T> {
     fn ctx(self, what: &str) -> Result<T> {
-        self.map_err(|e| Error::os(e.raw_os_error().unwrap_or(libc::EIO), what))
+        self.map_err(|e| io_error(&e, what, None))
     }
 
     fn ctx_path(self, what: &str, path: &std::path::Path) -> Result<T> {
-        self.map_err(|e| {
-            let mut m = String::from(what);
-            m.push(' ');
-            m.push_str(&path.to_string_lossy());
-            Error::os(e.raw_os_error().unwrap_or(libc::EIO), m)
-        })
+        self.map_err(|e| io_error(&e, what, Some(path)))
     }
+}
+
+/// `<what> [<path>]: <strerror>` for an I/O error (one copy, whatever the result type).
+#[inline(never)]
+fn io_error(e: &std::io::Error, what: &str, path: Option<&std::path::Path>) -> Error {
+    let mut m = String::from(what);
+    if let Some(path) = path {
+        m.push(' ');
+        m.push_str(&path.to_string_lossy());
+    }
+    Error::io_msg(e, m)
 }
 
 /// Build a message from pieces without `format!` machinery.

@@ -25,12 +25,7 @@ pub fn request_start(c: &Container) -> Result<()> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(c.dir.join(REPLY_FIFO))
-        .map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                "opening the monitor's reply fifo",
-            )
-        })?;
+        .map_err(|e| Error::io(&e, "opening the monitor's reply fifo"))?;
     let mut request = match std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -38,30 +33,17 @@ pub fn request_start(c: &Container) -> Result<()> {
     {
         Ok(f) => f,
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => return Err(gone()),
-        Err(e) => {
-            return Err(Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                "reaching the monitor",
-            ))
-        }
+        Err(e) => return Err(Error::io(&e, "reaching the monitor")),
     };
-    request.write_all(b"start\n").map_err(|e| {
-        Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
-            "asking the monitor to start",
-        )
-    })?;
+    request
+        .write_all(b"start\n")
+        .map_err(|e| Error::io(&e, "asking the monitor to start"))?;
     let mut answer = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(START_TIMEOUT_MS);
     let mut writer_seen = false;
     loop {
         let mut fds = [crate::sys::pollfd(reply.as_raw_fd())];
-        crate::sys::poll(&mut fds, 100).map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                "waiting for the monitor",
-            )
-        })?;
+        crate::sys::poll(&mut fds, 100).map_err(|e| Error::io(&e, "waiting for the monitor"))?;
         let mut buf = [0u8; 512];
         match reply.read(&mut buf) {
             Ok(0) if writer_seen => break,
@@ -74,12 +56,7 @@ pub fn request_start(c: &Container) -> Result<()> {
                 }
             }
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {}
-            Err(e) => {
-                return Err(Error::os(
-                    e.raw_os_error().unwrap_or(libc::EIO),
-                    "reading the monitor's answer",
-                ))
-            }
+            Err(e) => return Err(Error::io(&e, "reading the monitor's answer")),
         }
         if !process::alive(c.record.pid, c.record.pid_start) {
             return Err(gone());

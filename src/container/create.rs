@@ -168,10 +168,7 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
         }
-        return Err(Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
-            cat(&["creating ", &dir.to_string_lossy()]),
-        ));
+        return Err(Error::io(&e, cat(&["creating ", &dir.to_string_lossy()])));
     }
     let mut undo = Undo {
         g,

@@ -193,12 +193,7 @@ impl Container {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::new(cat(&["container ", id, " does not exist"])))
             }
-            Err(e) => {
-                return Err(Error::os(
-                    e.raw_os_error().unwrap_or(libc::EIO),
-                    cat(&["reading ", &path.to_string_lossy()]),
-                ))
-            }
+            Err(e) => return Err(Error::io(&e, cat(&["reading ", &path.to_string_lossy()]))),
         };
         let record = Record::parse(&bytes).map_err(|e| {
             Error::new(cat(&[

@@ -47,10 +47,6 @@ pub fn delete(g: &Global, c: &Container, force: bool) -> Result<()> {
             &c.record.id,
         );
     }
-    std::fs::remove_dir_all(&c.dir).map_err(|e| {
-        Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
-            cat(&["removing ", &c.dir.to_string_lossy()]),
-        )
-    })
+    std::fs::remove_dir_all(&c.dir)
+        .map_err(|e| Error::io(&e, cat(&["removing ", &c.dir.to_string_lossy()])))
 }

@@ -37,10 +37,7 @@ pub fn create(g: &Global, req: &Request, dir: &Path, bundle: &Bundle) -> Result<
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
         }
-        return Err(Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
-            cat(&["creating ", &dir.to_string_lossy()]),
-        ));
+        return Err(Error::io(&e, cat(&["creating ", &dir.to_string_lossy()])));
     }
     let made = spawn(g, req, dir, bundle, &namespaces);
     if made.is_err() {
@@ -212,12 +209,7 @@ fn namespaces(bundle: &Bundle) -> Result<Vec<Namespace>> {
     let data = match read_config(&path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                cat(&["reading ", &path.to_string_lossy()]),
-            ))
-        }
+        Err(e) => return Err(Error::io(&e, cat(&["reading ", &path.to_string_lossy()]))),
     };
     let mut all = parse_namespaces(&data).map_err(|e| {
         Error::new(cat(&[

@@ -70,8 +70,8 @@ pub fn clear_crash(host: &Host, core: &Core) -> Result<()> {
     }
     let recovery = host.debugfs_remoteproc(&core.dev).join("recovery");
     crate::platform::remoteproc::write_attr(&recovery, "recover").map_err(|e| {
-        Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
+        Error::io(
+            &e,
             cat(&[
                 "core ",
                 &core.label(),
@@ -120,12 +120,7 @@ pub fn kill(host: &Host, c: &Container, sig: i32, monitor_lost: bool) -> Result<
         c.write_exit(128 + sig, &reason)?;
     }
     if process::alive(pid, start) {
-        crate::sys::kill(pid, sig).map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                "signalling the monitor",
-            )
-        })?;
+        crate::sys::kill(pid, sig).map_err(|e| Error::io(&e, "signalling the monitor"))?;
     }
     if !process::wait_gone(pid, start, 10_000) {
         return Err(Error::new(cat(&[

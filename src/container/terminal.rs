@@ -20,12 +20,8 @@ pub struct Terminal {
 /// Connect to the engine's console socket and open a pseudo-terminal; changes nothing.
 pub fn open(socket: &Path) -> Result<Terminal> {
     let shown = socket.to_string_lossy();
-    let stream = UnixStream::connect(socket).map_err(|e| {
-        Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
-            cat(&["cannot connect to the console socket ", &shown]),
-        )
-    })?;
+    let stream = UnixStream::connect(socket)
+        .map_err(|e| Error::io(&e, cat(&["cannot connect to the console socket ", &shown])))?;
     let (master, name) = crate::sys::open_pty().ctx("creating a terminal for the container")?;
     let slave = std::fs::OpenOptions::new()
         .read(true)
@@ -52,13 +48,7 @@ impl Terminal {
 
     /// In `create`, once the monitor holds the slave: hand the master to the engine.
     pub fn send_master(self) -> Result<()> {
-        crate::sys::send_fd(&self.socket, self.name.as_bytes(), self.master.as_raw_fd()).map_err(
-            |e| {
-                Error::os(
-                    e.raw_os_error().unwrap_or(libc::EIO),
-                    "sending the terminal over the console socket",
-                )
-            },
-        )
+        crate::sys::send_fd(&self.socket, self.name.as_bytes(), self.master.as_raw_fd())
+            .map_err(|e| Error::io(&e, "sending the terminal over the console socket"))
     }
 }

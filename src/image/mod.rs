@@ -101,8 +101,8 @@ pub fn bundle(g: &Global, image: &Path, state_dir: &Path) -> Result<(Bundle, Opt
         .mode(0o700)
         .create(&g.root)
         .map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
+            Error::io(
+                &e,
                 cat(&["creating state root ", &g.root.to_string_lossy()]),
             )
         })?;
@@ -111,8 +111,8 @@ pub fn bundle(g: &Global, image: &Path, state_dir: &Path) -> Result<(Bundle, Opt
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             return Err(Error::new(cat(&["container ", &id, " already exists"])));
         }
-        return Err(Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
+        return Err(Error::io(
+            &e,
             cat(&["creating ", &state_dir.to_string_lossy()]),
         ));
     }
@@ -124,12 +124,7 @@ pub fn bundle(g: &Global, image: &Path, state_dir: &Path) -> Result<(Bundle, Opt
     std::fs::DirBuilder::new()
         .mode(0o755)
         .create(&rootfs)
-        .map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                cat(&["creating ", &rootfs.to_string_lossy()]),
-            )
-        })?;
+        .map_err(|e| Error::io(&e, cat(&["creating ", &rootfs.to_string_lossy()])))?;
     let mut unpacker = unpack::Unpacker::new(&rootfs, cap);
     for layer in &chosen.layers {
         let Some((blob, _)) = img.files.open(&layer.path)? else {

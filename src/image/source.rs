@@ -41,12 +41,8 @@ impl Files {
     /// Index the entries of the tar archive at `path`.
     pub fn archive(path: &Path) -> Result<Files> {
         let shown = path.to_string_lossy();
-        let file = File::open(path).map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                cat(&["opening image archive ", &shown]),
-            )
-        })?;
+        let file = File::open(path)
+            .map_err(|e| Error::io(&e, cat(&["opening image archive ", &shown])))?;
         let mut reader = tar::Reader::new(BufReader::new(file));
         let mut files = BTreeMap::new();
         let mut links = Vec::new();
@@ -103,22 +99,15 @@ impl Files {
                     Ok((_, m)) if !m.is_file() => Ok(None),
                     Ok((f, m)) => Ok(Some((f.take(m.len()), m.len()))),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(Error::os(
-                        e.raw_os_error().unwrap_or(libc::EIO),
-                        cat(&["opening ", &p.to_string_lossy()]),
-                    )),
+                    Err(e) => Err(Error::io(&e, cat(&["opening ", &p.to_string_lossy()]))),
                 }
             }
             Files::Tar { path, files } => {
                 let Some(&(offset, size)) = files.get(name) else {
                     return Ok(None);
                 };
-                let mut f = File::open(path).map_err(|e| {
-                    Error::os(
-                        e.raw_os_error().unwrap_or(libc::EIO),
-                        cat(&["opening ", &path.to_string_lossy()]),
-                    )
-                })?;
+                let mut f = File::open(path)
+                    .map_err(|e| Error::io(&e, cat(&["opening ", &path.to_string_lossy()])))?;
                 f.seek(SeekFrom::Start(offset)).map_err(tar::io_error)?;
                 Ok(Some((f.take(size), size)))
             }

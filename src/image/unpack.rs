@@ -210,10 +210,7 @@ impl Unpacker {
                         if err.kind() == io::ErrorKind::UnexpectedEof {
                             return Error::new(cat(&["the layer is truncated (in ", &rel, ")"]));
                         }
-                        Error::os(
-                            err.raw_os_error().unwrap_or(libc::EIO),
-                            cat(&["writing ", &shown(&target)]),
-                        )
+                        Error::io(&err, cat(&["writing ", &shown(&target)]))
                     })?;
                 Ok(())
             }
@@ -263,12 +260,7 @@ impl Unpacker {
                 ])))
             }
         };
-        made.map_err(|err| {
-            Error::os(
-                err.raw_os_error().unwrap_or(libc::EIO),
-                cat(&["creating ", &shown(&target)]),
-            )
-        })?;
+        made.map_err(|err| Error::io(&err, cat(&["creating ", &shown(&target)])))?;
         this_layer.insert(rel);
         Ok(())
     }
@@ -313,12 +305,9 @@ impl Unpacker {
                     ])))
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
-                    fs::DirBuilder::new().create(&dir).map_err(|e| {
-                        Error::os(
-                            e.raw_os_error().unwrap_or(libc::EIO),
-                            cat(&["creating ", &so_far]),
-                        )
-                    })?;
+                    fs::DirBuilder::new()
+                        .create(&dir)
+                        .map_err(|e| Error::io(&e, cat(&["creating ", &so_far])))?;
                 }
                 Err(_) => {
                     return Err(Error::new(cat(&[
@@ -336,12 +325,7 @@ impl Unpacker {
 
     /// `DIR/.wh..wh..opq`: remove what lower layers put in DIR.
     fn opaque(&self, dir: &Path, parent: &str, this_layer: &BTreeSet<String>) -> Result<()> {
-        let list = fs::read_dir(dir).map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                cat(&["reading ", parent]),
-            )
-        })?;
+        let list = fs::read_dir(dir).map_err(|e| Error::io(&e, cat(&["reading ", parent])))?;
         for child in list.flatten() {
             let name = child.file_name().to_string_lossy().into_owned();
             let rel = if parent.is_empty() {
@@ -391,10 +375,5 @@ fn remove(path: &Path) -> Result<()> {
         Ok(_) => fs::remove_file(path),
         Err(_) => return Ok(()),
     };
-    r.map_err(|e| {
-        Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
-            cat(&["removing ", &path.to_string_lossy()]),
-        )
-    })
+    r.map_err(|e| Error::io(&e, cat(&["removing ", &path.to_string_lossy()])))
 }

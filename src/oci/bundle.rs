@@ -93,8 +93,8 @@ impl Bundle {
     pub fn load(dir: &Path) -> Result<Bundle> {
         let path = dir.join("config.json");
         let bytes = read_config(&path).map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
+            Error::io(
+                &e,
                 cat(&["cannot read the bundle's config ", &path.to_string_lossy()]),
             )
         })?;
@@ -112,12 +112,8 @@ impl Bundle {
         let abs = if image.is_absolute() {
             image.to_path_buf()
         } else {
-            let cwd = std::env::current_dir().map_err(|e| {
-                Error::os(
-                    e.raw_os_error().unwrap_or(libc::EIO),
-                    "reading the working directory",
-                )
-            })?;
+            let cwd = std::env::current_dir()
+                .map_err(|e| Error::io(&e, "reading the working directory"))?;
             cwd.join(image)
         };
         let (Some(dir), Some(name)) = (abs.parent(), abs.file_name()) else {

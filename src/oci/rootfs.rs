@@ -92,12 +92,7 @@ fn walk(rootfs: &Path, path: &str) -> Result<Option<Vec<String>>> {
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
                 return Ok(None)
             }
-            Err(e) => {
-                return Err(Error::os(
-                    e.raw_os_error().unwrap_or(libc::EIO),
-                    cat(&["reading ", &here.to_string_lossy()]),
-                ))
-            }
+            Err(e) => return Err(Error::io(&e, cat(&["reading ", &here.to_string_lossy()]))),
         };
         if meta.file_type().is_symlink() {
             links += 1;
@@ -107,12 +102,8 @@ fn walk(rootfs: &Path, path: &str) -> Result<Option<Vec<String>>> {
                     path,
                 ])));
             }
-            let target = std::fs::read_link(&here).map_err(|e| {
-                Error::os(
-                    e.raw_os_error().unwrap_or(libc::EIO),
-                    "reading a symbolic link",
-                )
-            })?;
+            let target =
+                std::fs::read_link(&here).map_err(|e| Error::io(&e, "reading a symbolic link"))?;
             let target = target.to_string_lossy().into_owned();
             if target.starts_with('/') {
                 return Err(Error::new(cat(&[
@@ -167,15 +158,10 @@ fn open(rootfs: &Path, comps: &[String], arg0: &str) -> Result<Image> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(&path)
-        .map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                cat(&["opening firmware ", &shown]),
-            )
-        })?;
+        .map_err(|e| Error::io(&e, cat(&["opening firmware ", &shown])))?;
     let meta = file
         .metadata()
-        .map_err(|e| Error::os(e.raw_os_error().unwrap_or(libc::EIO), "reading firmware"))?;
+        .map_err(|e| Error::io(&e, "reading firmware"))?;
     if !meta.is_file() {
         return Err(not_regular());
     }
@@ -200,12 +186,8 @@ fn open(rootfs: &Path, comps: &[String], arg0: &str) -> Result<Image> {
 impl Image {
     /// Check that the file is a firmware image a core can load, reading only its headers.
     pub fn check(&self) -> Result<()> {
-        let verdict = crate::platform::elf::check_file(&self.file, self.len).map_err(|e| {
-            Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                cat(&["reading firmware ", &self.shown]),
-            )
-        })?;
+        let verdict = crate::platform::elf::check_file(&self.file, self.len)
+            .map_err(|e| Error::io(&e, cat(&["reading firmware ", &self.shown])))?;
         verdict.map_err(|why| {
             Error::new(cat(&[
                 "firmware ",

@@ -75,12 +75,7 @@ fn matches(core: &Core, wanted: &str) -> bool {
 }
 
 pub fn choose(host: &Host, bundle: &Bundle) -> Result<Core> {
-    let cores = remoteproc::list(host).map_err(|e| {
-        Error::os(
-            e.raw_os_error().unwrap_or(libc::EIO),
-            "listing remote processors",
-        )
-    })?;
+    let cores = remoteproc::list(host).map_err(|e| Error::io(&e, "listing remote processors"))?;
     if let Some((from, board)) = bundle.setting(BOARD_KEYS, BOARD_ENV) {
         let model = devicetree::model(host);
         let compatible = devicetree::compatible(host);

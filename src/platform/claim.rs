@@ -68,10 +68,7 @@ pub fn take(host: &Host, dev: &str, label: &str, root: &str, id: &str) -> Result
                     &by,
                 ])));
             }
-            return Err(Error::os(
-                e.raw_os_error().unwrap_or(libc::EIO),
-                "locking core claim",
-            ));
+            return Err(Error::io(&e, "locking core claim"));
         }
         // A delete may have unlinked the file between our open and our lock: retry on the new one.
         let same = match (file.metadata(), std::fs::metadata(&path)) {
