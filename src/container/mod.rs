@@ -56,21 +56,39 @@ pub struct Exit {
     pub reason: String,
 }
 
+/// The text fields of a record, in the order `Record::parse` takes them.
+const TEXT_FIELDS: [&str; 7] = [
+    "id",
+    "bundle",
+    "created",
+    "core",
+    "core_name",
+    "firmware",
+    "guard",
+];
+
 impl Record {
     /// A record as `state.json` holds it: every field required.
     pub fn parse(data: &[u8]) -> std::result::Result<Record, String> {
         let doc = json::parse(data)?;
         let top = At::root(&doc);
+        // The text fields in one loop: one error path instead of one per field.
+        let mut text = Vec::new();
+        for key in TEXT_FIELDS {
+            text.push(top.need(key)?.string()?);
+        }
+        let mut text = text.into_iter();
+        let mut next = || text.next().unwrap_or_default();
         Ok(Record {
-            id: top.need("id")?.string()?,
-            bundle: top.need("bundle")?.string()?,
-            created: top.need("created")?.string()?,
+            id: next(),
+            bundle: next(),
+            created: next(),
+            core: next(),
+            core_name: next(),
+            firmware: next(),
+            guard: next(),
             pid: top.need("pid")?.int("an i32")?,
             pid_start: top.need("pid_start")?.int("a u64")?,
-            core: top.need("core")?.string()?,
-            core_name: top.need("core_name")?.string()?,
-            firmware: top.need("firmware")?.string()?,
-            guard: top.need("guard")?.string()?,
             adopted: top.need("adopted")?.bool()?,
             annotations: top.need("annotations")?.map()?,
         })
@@ -293,5 +311,46 @@ impl Container {
             monitor_lost,
             core_state,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Exit, Record};
+
+    #[test]
+    fn records_read_back_what_was_written_and_name_a_missing_field() {
+        let mut r = Record {
+            id: String::from("c1"),
+            bundle: String::from("/b \"q\""),
+            created: String::from("2026-01-01T00:00:00Z"),
+            pid: 42,
+            pid_start: 7,
+            core: String::from("remoteproc0"),
+            core_name: String::from("m4"),
+            firmware: String::from("fw.elf"),
+            guard: String::from("cdev"),
+            adopted: true,
+            ..Default::default()
+        };
+        r.annotations.insert(String::from("k"), String::from("v\n"));
+        let back = Record::parse(r.to_json().as_bytes()).unwrap();
+        assert_eq!(back.to_json(), r.to_json());
+        assert_eq!((back.id.as_str(), back.pid, back.pid_start), ("c1", 42, 7));
+        assert_eq!(back.guard, "cdev");
+        let text = r.to_json().replace("\"guard\":\"cdev\",", "");
+        assert_eq!(
+            Record::parse(text.as_bytes()).err().unwrap(),
+            "missing field `guard`"
+        );
+        let exit = Exit {
+            code: 137,
+            reason: String::from("stopped by signal KILL"),
+        };
+        assert_eq!(
+            exit.to_json(),
+            r#"{"code":137,"reason":"stopped by signal KILL"}"#
+        );
+        assert_eq!(Exit::parse(exit.to_json().as_bytes()).unwrap().code, 137);
     }
 }
