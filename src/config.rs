@@ -17,17 +17,34 @@ pub struct Config {
     pub call_log: Option<String>,
 }
 
+/// The settings of the file, in the order `Config::parse` takes them.
+const KEYS: [&str; 6] = [
+    "root",
+    "host_root",
+    "log_format",
+    "images",
+    "image_max_size",
+    "call_log",
+];
+
 impl Config {
     pub fn parse(data: &[u8]) -> Result<Config, String> {
         let doc = json::parse(data)?;
         let top = At::root(&doc);
+        // One loop, one error path: every setting is an optional string.
+        let mut values = Vec::new();
+        for key in KEYS {
+            values.push(top.get(key)?.opt_string()?);
+        }
+        let mut values = values.into_iter();
+        let mut next = || values.next().flatten();
         Ok(Config {
-            root: top.get("root")?.opt_string()?,
-            host_root: top.get("host_root")?.opt_string()?,
-            log_format: top.get("log_format")?.opt_string()?,
-            images: top.get("images")?.opt_string()?,
-            image_max_size: top.get("image_max_size")?.opt_string()?,
-            call_log: top.get("call_log")?.opt_string()?,
+            root: next(),
+            host_root: next(),
+            log_format: next(),
+            images: next(),
+            image_max_size: next(),
+            call_log: next(),
         })
     }
 }
