@@ -309,7 +309,8 @@ impl LogStream {
     }
 
     /// Open what discovery picked. A device node that is not there yet (it appears after the
-    /// sysfs entry) is looked for again until discovery's time is up.
+    /// sysfs entry), or not usable yet (the kernel creates a tty's node before it registers the
+    /// character device behind it: ENXIO meanwhile), is tried again until discovery's time is up.
     fn open(&mut self, pick: Pick, channels: &[Channel], expired: bool) {
         let dst_of = |name: &str| channels.iter().find(|c| c.name == name).map(|c| c.dst);
         let opened = match &pick {
@@ -358,7 +359,10 @@ impl LogStream {
                     self.poll_trace();
                 }
             }
-            Err(e) if e.errno == libc::ENOENT && !expired && !matches!(pick, Pick::Create(..)) => {}
+            Err(e)
+                if matches!(e.errno, libc::ENOENT | libc::ENXIO)
+                    && !expired
+                    && !matches!(pick, Pick::Create(..)) => {}
             Err(e) => {
                 let msg = e.to_string();
                 warn(&["no firmware log: ", &msg]);
