@@ -30,11 +30,21 @@ pub fn held_by(host: &Host, dev: &str) -> Option<String> {
     let path = host.claims().join(dev);
     let file = File::open(&path).ok()?;
     match crate::sys::flock(&file, true, true) {
-        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
-            Some(holder(&path).map_or_else(|| String::from("(unknown)"), |(_, id)| id))
-        }
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Some(holder_id(&path)),
         _ => None,
     }
+}
+
+/// The id in a claim someone holds. A claim just taken is locked before its holder writes its
+/// name, so an empty one is read again for a moment before it is called unknown.
+fn holder_id(path: &std::path::Path) -> String {
+    for _ in 0..100 {
+        if let Some((_, id)) = holder(path) {
+            return id;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    String::from("(unknown)")
 }
 
 /// Take core `dev` for container `id` of state root `root`; `label` names the core in errors.
@@ -58,14 +68,11 @@ pub fn take(host: &Host, dev: &str, label: &str, root: &str, id: &str) -> Result
             .ctx_path("opening core claim", &path)?;
         if let Err(e) = crate::sys::flock(&file, true, true) {
             if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                let by = holder(&path)
-                    .map(|(_, id)| id)
-                    .unwrap_or_else(|| String::from("(unknown)"));
                 return Err(Error::new(cat(&[
                     "core ",
                     label,
                     " is used by container ",
-                    &by,
+                    &holder_id(&path),
                 ])));
             }
             return Err(Error::io(&e, "locking core claim"));
