@@ -40,40 +40,27 @@ Options:
     required: 1,
 };
 
-struct Args {
-    bundle: Option<String>,
-    pid_file: Option<String>,
-    console_socket: Option<String>,
-    first: String,
-    second: Option<String>,
-}
-
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
     };
-    let a = Args {
-        bundle: p.value(0),
-        pid_file: p.value(1),
-        console_socket: p.value(2),
-        first: p.positional(0).unwrap_or_default(),
-        second: p.positional(1),
-    };
-    let (image, id) = match a.second {
+    let bundle = p.value(0).map(PathBuf::from);
+    let first = p.positional(0).unwrap_or_default();
+    let (image, id) = match p.positional(1) {
         Some(id) => {
-            if a.bundle.is_some() {
+            if bundle.is_some() {
                 return Err(Error::usage("give either an IMAGE or --bundle, not both"));
             }
-            (Some(PathBuf::from(a.first)), id)
+            (Some(PathBuf::from(first)), id)
         }
-        None => (None, a.first),
+        None => (None, first),
     };
     let req = Request {
         id,
         image,
-        bundle: a.bundle.map(PathBuf::from),
-        pid_file: a.pid_file.map(PathBuf::from),
-        console_socket: a.console_socket.map(PathBuf::from),
+        bundle,
+        pid_file: p.value(1).map(PathBuf::from),
+        console_socket: p.value(2).map(PathBuf::from),
     };
     create(g, &req)
 }

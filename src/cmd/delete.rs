@@ -22,41 +22,30 @@ Options:
     required: 1,
 };
 
-struct Args {
-    force: bool,
-    container_id: String,
-}
-
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
     };
-    let a = Args {
-        force: p.switch(0),
-        container_id: p.positional(0).unwrap_or_default(),
-    };
-    crate::oci::id::validate(&a.container_id)?;
-    let dir = dir_of(&g.root, &a.container_id);
+    let force = p.switch(0);
+    let id = p.positional(0).unwrap_or_default();
+    crate::oci::id::validate(&id)?;
+    let dir = dir_of(&g.root, &id);
     if dir.is_dir() && !dir.join(STATE_FILE).exists() {
         // What a create that died before writing its record left behind.
         let _lock = lock(&dir)?;
         if !dir.join(STATE_FILE).exists() {
-            crate::platform::firmware::unstage(&g.host, &a.container_id);
-            crate::platform::claim::remove_all_of(
-                &g.host,
-                &g.root.to_string_lossy(),
-                &a.container_id,
-            );
+            crate::platform::firmware::unstage(&g.host, &id);
+            crate::platform::claim::remove_all_of(&g.host, &g.root.to_string_lossy(), &id);
             return std::fs::remove_dir_all(&dir)
                 .ctx_path("removing", &dir)
                 .map(|_| 0);
         }
     }
-    let (c, _lock) = match Container::load_locked(&g.root, &a.container_id) {
+    let (c, _lock) = match Container::load_locked(&g.root, &id) {
         Ok(c) => c,
-        Err(_) if a.force && !dir.exists() => return Ok(0),
+        Err(_) if force && !dir.exists() => return Ok(0),
         Err(e) => return Err(e),
     };
-    remove::delete(g, &c, a.force)?;
+    remove::delete(g, &c, force)?;
     Ok(0)
 }

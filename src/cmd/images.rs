@@ -1,6 +1,7 @@
 //! `images`: list the local image store (name, digest, size, target board and core).
 
 use crate::cli::{parse, Global, Opt, Spec, Takes};
+use crate::cmd::format::{print_json_list, Format};
 use crate::error::{cat, Result};
 use crate::image::store;
 
@@ -18,44 +19,22 @@ Options:
     required: 0,
 };
 
-struct Args {
-    format: String,
-}
-
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
     };
-    let a = Args {
-        format: p.value(0).unwrap_or_else(|| String::from("table")),
-    };
+    let format = p.value(0);
     let (dir, images) = store::list(g)?;
-    let mut out = String::new();
-    match a.format.as_str() {
-        "json" => {
-            let quote = crate::json::write::quote;
-            out.push('[');
-            for (n, i) in images.iter().enumerate() {
-                if n > 0 {
-                    out.push(',');
-                }
-                out.push_str(&cat(&[
-                    "{\"name\":",
-                    &quote(&i.name),
-                    ",\"digest\":",
-                    &quote(&i.digest),
-                    ",\"size\":",
-                    &i.size.to_string(),
-                    ",\"board\":",
-                    &quote(&i.board),
-                    ",\"core\":",
-                    &quote(&i.core),
-                    "}",
-                ]));
-            }
-            out.push_str("]\n");
-        }
-        "table" => {
+    match Format::parse(format.as_deref(), "--format")? {
+        Format::Json => print_json_list(&images, |w, i| {
+            w.object().key("name").string(&i.name);
+            w.key("digest").string(&i.digest);
+            w.key("size").raw(&i.size.to_string());
+            w.key("board").string(&i.board);
+            w.key("core").string(&i.core).end_object();
+        }),
+        Format::Table => {
+            let mut out = String::new();
             if images.is_empty() {
                 eprintln!("no images in {}", dir.to_string_lossy());
             }
@@ -99,15 +78,8 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
                     ],
                 );
             }
-        }
-        other => {
-            return Err(crate::error::Error::usage(cat(&[
-                "unknown --format ",
-                other,
-                " (use table or json)",
-            ])))
+            print!("{out}");
         }
     }
-    print!("{out}");
     Ok(0)
 }

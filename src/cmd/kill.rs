@@ -24,28 +24,19 @@ Options:
     required: 1,
 };
 
-struct Args {
-    all: bool,
-    container_id: String,
-    signal: String,
-}
-
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
     };
-    let a = Args {
-        all: p.switch(0),
-        container_id: p.positional(0).unwrap_or_default(),
-        signal: p.positional(1).unwrap_or_else(|| String::from("TERM")),
-    };
-    let sig = stop::parse_signal(&a.signal)?;
-    let (c, _lock) = Container::load_locked(&g.root, &a.container_id)?;
+    let all = p.switch(0);
+    let id = p.positional(0).unwrap_or_default();
+    let sig = stop::parse_signal(&p.positional(1).unwrap_or_else(|| String::from("TERM")))?;
+    let (c, _lock) = Container::load_locked(&g.root, &id)?;
     let seen = c.seen(&g.host);
     if !seen.status.can_kill() {
         // As runc: `kill --all` (what containerd sends when it removes a task) has nothing
         // left to signal in a stopped container and succeeds; a plain kill is refused.
-        if a.all && seen.status == Status::Stopped {
+        if all && seen.status == Status::Stopped {
             return Ok(0);
         }
         return Err(Error::new("container not running"));

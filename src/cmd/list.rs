@@ -1,9 +1,10 @@
 //! `list [--format table|json]`: every container under the state root.
 
 use crate::cli::{parse, Global, Opt, Spec, Takes};
+use crate::cmd::format::{print_json_list, Format};
 use crate::cmd::state;
 use crate::container::{Container, STATE_FILE};
-use crate::error::{cat, Error, Result};
+use crate::error::{cat, Result};
 
 const SPEC: Spec = Spec {
     help: r#"Usage: hybrid-runtime list [-f <format>] [-q]
@@ -23,11 +24,6 @@ Options:
     required: 0,
 };
 
-struct Args {
-    format: String,
-    quiet: bool,
-}
-
 fn pad(s: &str, width: usize) -> String {
     let mut out = String::from(s);
     for _ in s.chars().count()..width {
@@ -41,10 +37,8 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
     };
-    let a = Args {
-        quiet: p.switch(1),
-        format: p.value(0).unwrap_or_else(|| String::from("table")),
-    };
+    let format = p.value(0);
+    let quiet = p.switch(1);
     let mut ids: Vec<String> = match std::fs::read_dir(&g.root) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
@@ -59,22 +53,14 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
         .filter_map(|id| Container::load(&g.root, id).ok())
         .map(|c| state::of(g, &c))
         .collect();
-    match a.format.as_str() {
-        "json" => {
-            let mut w = crate::json::write::Writer::new(false);
-            w.list();
-            for s in &states {
-                s.write(&mut w);
-            }
-            w.end_list();
-            println!("{}", w.out);
-        }
-        "table" if a.quiet => {
+    match Format::parse(format.as_deref(), "format")? {
+        Format::Json => print_json_list(&states, |w, s| s.write(w)),
+        Format::Table if quiet => {
             for s in &states {
                 println!("{}", s.id);
             }
         }
-        "table" => {
+        Format::Table => {
             let mut out = cat(&[
                 &pad("ID", 20),
                 &pad("PID", 8),
@@ -100,13 +86,6 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
                 ]));
             }
             print!("{out}");
-        }
-        other => {
-            return Err(Error::usage(cat(&[
-                "unknown format ",
-                other,
-                " (use table or json)",
-            ])))
         }
     }
     Ok(0)

@@ -36,29 +36,20 @@ Options:
     required: 1,
 };
 
-struct Args {
-    follow: bool,
-    tail: Option<usize>,
-    timestamps: bool,
-    id: String,
-}
-
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(mut p) = cli::parse(&SPEC, args)? else {
         return Ok(0);
     };
-    let a = Args {
-        follow: p.switch(0),
-        tail: p.value(1).and_then(|t| t.parse().ok()),
-        timestamps: p.switch(2),
-        id: p.positional(0).unwrap_or_default(),
-    };
-    let c = Container::load(&g.root, &a.id)?;
+    let follow = p.switch(0);
+    let tail = p.value(1).and_then(|t| t.parse().ok());
+    let timestamps = p.switch(2);
+    let id = p.positional(0).unwrap_or_default();
+    let c = Container::load(&g.root, &id)?;
     if let Ok(source) = std::fs::read_to_string(c.dir.join(SOURCE_FILE)) {
         if let Some(reason) = source.trim_end().strip_prefix("none ") {
             let note = cat(&[
                 "hybrid-runtime: container ",
-                &a.id,
+                &id,
                 " has no firmware log: ",
                 reason,
                 "\n",
@@ -70,11 +61,11 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let mut out = BufWriter::new(stdout.lock());
     let mut p = Printer {
         out: &mut out,
-        timestamps: a.timestamps,
+        timestamps,
     };
     let mut log = Log::open(&c.dir);
-    let printed = log.print(&mut p, a.tail).and_then(|()| {
-        if !a.follow {
+    let printed = log.print(&mut p, tail).and_then(|()| {
+        if !follow {
             return Ok(());
         }
         loop {

@@ -3,6 +3,7 @@
 pub mod create;
 pub mod delete;
 pub mod features;
+pub mod format;
 pub mod images;
 pub mod kill;
 pub mod list;

@@ -1,8 +1,9 @@
 //! `ps [--format table|json] <CONTAINER_ID>`: the process that stands for the container.
 
 use crate::cli::{parse, Global, Opt, Spec, Takes};
+use crate::cmd::format::{print_json_list, Format};
 use crate::container::Container;
-use crate::error::{cat, Error, Result};
+use crate::error::{cat, Result};
 use crate::oci::status::Status;
 
 const SPEC: Spec = Spec {
@@ -22,46 +23,25 @@ Options:
     required: 1,
 };
 
-struct Args {
-    format: String,
-    container_id: String,
-}
-
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
     };
-    let a = Args {
-        format: p.value(0).unwrap_or_else(|| String::from("table")),
-        container_id: p.positional(0).unwrap_or_default(),
-    };
-    let c = Container::load(&g.root, &a.container_id)?;
+    let format = p.value(0);
+    let c = Container::load(&g.root, &p.positional(0).unwrap_or_default())?;
     let live =
         c.monitor_alive() && matches!(c.seen(&g.host).status, Status::Created | Status::Running);
     let pids: Vec<i32> = if live { vec![c.record.pid] } else { Vec::new() };
-    match a.format.as_str() {
-        "json" => {
-            let mut w = crate::json::write::Writer::new(false);
-            w.list();
-            for p in &pids {
-                w.raw(&p.to_string());
-            }
-            w.end_list();
-            println!("{}", w.out);
-        }
-        "table" => {
+    match Format::parse(format.as_deref(), "format")? {
+        Format::Json => print_json_list(&pids, |w, p| {
+            w.raw(&p.to_string());
+        }),
+        Format::Table => {
             let mut out = String::from("PID\n");
             for p in &pids {
                 out.push_str(&cat(&[&p.to_string(), "\n"]));
             }
             print!("{out}");
-        }
-        other => {
-            return Err(Error::usage(cat(&[
-                "unknown format ",
-                other,
-                " (use table or json)",
-            ])))
         }
     }
     Ok(0)

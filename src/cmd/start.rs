@@ -21,18 +21,12 @@ Options:
     required: 1,
 };
 
-struct Args {
-    container_id: String,
-}
-
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
     };
-    let a = Args {
-        container_id: p.positional(0).unwrap_or_default(),
-    };
-    let (c, _lock) = Container::load_locked(&g.root, &a.container_id)?;
+    let id = p.positional(0).unwrap_or_default();
+    let (c, _lock) = Container::load_locked(&g.root, &id)?;
     let status = c.seen(&g.host).status;
     if !status.can_start() {
         let why = match status {
@@ -42,7 +36,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
         };
         return Err(Error::new(cat(&[
             "cannot start container ",
-            &a.container_id,
+            &id,
             ": it",
             why,
         ])));

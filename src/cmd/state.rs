@@ -24,10 +24,6 @@ Options:
     required: 1,
 };
 
-struct Args {
-    container_id: String,
-}
-
 pub struct State {
     oci_version: &'static str,
     pub id: String,
@@ -126,10 +122,8 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(mut p) = parse(&SPEC, args)? else {
         return Ok(0);
     };
-    let a = Args {
-        container_id: p.positional(0).unwrap_or_default(),
-    };
-    let c = Container::load(&g.root, &a.container_id)?;
+    let id = p.positional(0).unwrap_or_default();
+    let c = Container::load(&g.root, &id)?;
     let mut w = Writer::new(true);
     of(g, &c).write(&mut w);
     println!("{}", w.out);

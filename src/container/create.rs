@@ -3,7 +3,7 @@
 //! record and fork the monitor. Any failure rolls all of it back.
 
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::cli::Global;
@@ -17,7 +17,7 @@ use crate::platform::{claim, firmware};
 
 use super::sandbox;
 use super::terminal::{self, Terminal};
-use super::{dir_of, write_atomic, Record, REPLY_FIFO, START_FIFO, STATE_FILE};
+use super::{dir_of, write_atomic, write_replacing, Record, REPLY_FIFO, START_FIFO, STATE_FILE};
 
 pub struct Request {
     pub id: String,
@@ -355,15 +355,6 @@ pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(cat(&[".", &name, ".tmp"]));
-    // Never written through a link planted in place of the temporary file.
-    let _ = std::fs::remove_file(&tmp);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .mode(0o644)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(pid.to_string().as_bytes()))
-        .and_then(|_| std::fs::rename(&tmp, path))
+    write_replacing(path, &tmp, pid.to_string().as_bytes(), 0o644)
         .ctx_path("writing pid file", path)
 }

@@ -151,19 +151,23 @@ pub fn dir_of(root: &Path, id: &str) -> PathBuf {
 
 /// Write `data` to `dir/name` through a temporary file and a rename.
 pub fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> Result<()> {
-    let tmp = dir.join(cat(&[".", name, ".tmp"]));
     let path = dir.join(name);
+    write_replacing(&path, &dir.join(cat(&[".", name, ".tmp"])), data, 0o600)
+        .ctx_path("writing", &path)
+}
+
+/// Write `data` to the new file `tmp` (with `mode`), then rename it to `path`.
+pub fn write_replacing(path: &Path, tmp: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
     // A leftover temporary file (or a link planted in its place) is removed, never written through.
-    let _ = std::fs::remove_file(&tmp);
+    let _ = std::fs::remove_file(tmp);
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .custom_flags(libc::O_NOFOLLOW)
-        .mode(0o600)
-        .open(&tmp)
+        .mode(mode)
+        .open(tmp)
         .and_then(|mut f| f.write_all(data))
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .ctx_path("writing", &path)
+        .and_then(|_| std::fs::rename(tmp, path))
 }
 
 /// Read a file of the state directory: never through a symbolic link, never more than `max`.

@@ -197,7 +197,7 @@ impl<'a> At<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::write::{quote, Writer};
+    use super::write::{quote_into, Writer};
     use super::{parse, read, At};
 
     #[test]
@@ -262,6 +262,12 @@ mod tests {
         assert!(parse(&deep).is_ok());
         assert!(parse(b"\"\\ud83d\\ude00\"").is_ok());
         assert!(parse(b"[-0.5e+3, 0, -1, 1E2]").is_ok());
+    }
+
+    fn quote(s: &str) -> String {
+        let mut out = String::new();
+        quote_into(&mut out, s);
+        out
     }
 
     #[test]

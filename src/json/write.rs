@@ -28,13 +28,6 @@ pub fn quote_into(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// `s` as a JSON string.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    quote_into(&mut out, s);
-    out
-}
-
 /// Builds one JSON document: open/close objects and lists, name fields, add values.
 pub struct Writer {
     pub out: String,
