@@ -42,13 +42,7 @@ pub fn log_line(g: &Global, level: &str, msg: &str) {
         quote_into(&mut line, msg);
         line.push('\n');
     }
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = f.write_all(line.as_bytes());
-    }
+    append(path, &line);
 }
 
 /// One JSON line per invocation in the config's `call_log`: time, working directory, argv, exit.
@@ -71,6 +65,12 @@ pub fn call(g: &Global, argv: &[String], code: i32) {
     line.push_str(",\"exit\":");
     line.push_str(&code.to_string());
     line.push_str("}\n");
+    append(path, &line);
+}
+
+/// Append `line` to the file at `path`, created if missing; a failure is ignored (the caller
+/// has nothing better to do with it).
+fn append(path: &std::path::Path, line: &str) {
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

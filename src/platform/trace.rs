@@ -194,6 +194,14 @@ mod tests {
         }
     }
 
+    /// A repeatable pseudo-random source: `rand(n)` is below `n`.
+    fn random(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        }
+    }
+
     fn poll(f: &mut TraceFollower, r: &Ring) -> (Update, String) {
         let mut out = Vec::new();
         let u = f.update(&r.buf, &mut out);
@@ -243,11 +251,7 @@ mod tests {
 
     #[test]
     fn lines_of_any_length_read_at_any_pace_within_the_ring_come_out_exactly() {
-        let mut seed = 0x2545_f491_u64;
-        let mut rand = |n: u64| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) % n
-        };
+        let mut rand = random(0x2545_f491_u64);
         for round in 0..50 {
             let cap = 128 + rand(400) as usize;
             let mut r = Ring::new(cap);
@@ -332,11 +336,7 @@ mod tests {
 
     #[test]
     fn any_sequence_of_snapshots_is_taken_without_failing() {
-        let mut seed = 7_u64;
-        let mut rand = |n: u64| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) % n
-        };
+        let mut rand = random(7_u64);
         let mut f = TraceFollower::default();
         let mut snap = Vec::new();
         for _ in 0..20_000 {
