@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::console::config::LogConfig;
 use crate::console::stream::LogStream;
 use crate::container::{
-    create, process, write_atomic, Exit, Record, EXIT_FILE, REPLY_FIFO, STARTED_FILE, START_FIFO,
+    control, create, process, write_atomic, Exit, Record, EXIT_FILE, REPLY_FIFO, STARTED_FILE,
 };
 use crate::error::cat;
 use crate::host::Host;
@@ -127,17 +127,12 @@ impl Monitor {
     fn new(mut setup: Setup) -> Result<Monitor, String> {
         let signals = crate::sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT])
             .map_err(|e| cat(&["monitor: signalfd: ", &e.to_string()]))?;
-        let requests = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(setup.state_dir.join(START_FIFO))
-            .map_err(|e| {
-                cat(&[
-                    "monitor: opening the start fifo: ",
-                    &crate::sys::strerror(errno_of(&e)),
-                ])
-            })?;
+        let requests = control::open_requests(&setup.state_dir).map_err(|e| {
+            cat(&[
+                "monitor: opening the start fifo: ",
+                &crate::sys::strerror(errno_of(&e)),
+            ])
+        })?;
         let cdev = match &setup.cdev {
             Some(p) => Some(Cdev::open(p).map_err(|e| {
                 cat(&[

@@ -13,6 +13,16 @@ use super::{process, Container, REPLY_FIFO, START_FIFO};
 /// How long `start` waits for the kernel's answer through the monitor.
 const START_TIMEOUT_MS: u64 = 60_000;
 
+/// The monitor's end of the start fifo in `dir`: read and write, so that it never reads
+/// end-of-file between two `start`s, and never blocks.
+pub fn open_requests(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(dir.join(START_FIFO))
+}
+
 pub fn request_start(c: &Container) -> Result<()> {
     let gone = || {
         Error::new(cat(&[

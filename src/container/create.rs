@@ -249,16 +249,22 @@ fn prepare(
         adopted: adopt,
         annotations: bundle.config.annotations.clone(),
     };
-    save(dir, &record)?;
-    for fifo in [START_FIFO, REPLY_FIFO] {
-        let p = dir.join(fifo);
-        crate::sys::mkfifo(&p).ctx_path("creating", &p)?;
-    }
+    save_with_fifos(dir, &record)?;
     Ok(record)
 }
 
 pub fn save(dir: &Path, record: &Record) -> Result<()> {
     write_atomic(dir, STATE_FILE, record.to_json().as_bytes())
+}
+
+/// A new container's first record, and the fifos `start` and its monitor talk through.
+pub(super) fn save_with_fifos(dir: &Path, record: &Record) -> Result<()> {
+    save(dir, record)?;
+    for fifo in [START_FIFO, REPLY_FIFO] {
+        let p = dir.join(fifo);
+        crate::sys::mkfifo(&p).ctx_path("creating", &p)?;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

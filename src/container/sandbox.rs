@@ -14,8 +14,8 @@ use crate::cli::Global;
 use crate::error::{cat, Context, Error, Result};
 use crate::oci::bundle::{read_config, Bundle};
 
-use super::create::{save, write_pid_file, Request};
-use super::{process, write_atomic, Exit, Record, EXIT_FILE, REPLY_FIFO, STARTED_FILE, START_FIFO};
+use super::create::{save, save_with_fifos, write_pid_file, Request};
+use super::{process, write_atomic, Exit, Record, EXIT_FILE, REPLY_FIFO, STARTED_FILE};
 
 /// What `state` shows as the guard of a container that holds no core.
 pub const GUARD: &str = "none";
@@ -62,11 +62,7 @@ fn spawn(
         annotations: bundle.config.annotations.clone(),
         ..Record::default()
     };
-    save(dir, &record)?;
-    for fifo in [START_FIFO, REPLY_FIFO] {
-        let p = dir.join(fifo);
-        crate::sys::mkfifo(&p).ctx_path("creating", &p)?;
-    }
+    save_with_fifos(dir, &record)?;
     let (ready_read, ready_write) = crate::sys::pipe().ctx("creating a pipe")?;
     match crate::sys::fork().ctx("starting the sandbox monitor")? {
         crate::sys::Forked::Child => {
@@ -112,11 +108,7 @@ fn run(dir: &Path, mut record: Record, namespaces: &[Namespace], ready: OwnedFd)
         }
         let signals = crate::sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT])
             .map_err(|e| cat(&["sandbox monitor: signalfd: ", &e.to_string()]))?;
-        let requests = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(dir.join(START_FIFO))
+        let requests = super::control::open_requests(dir)
             .map_err(|e| cat(&["sandbox monitor: opening the start fifo: ", &e.to_string()]))?;
         let me = std::process::id() as i32;
         record.pid = me;
