@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use crate::cli::{self, Global};
+use crate::cli::{self, Global, Next};
 use crate::cmd;
-use crate::error::{cat, Context, Error, Result};
+use crate::error::{Context, Error, Result};
 
 type Handler = fn(&Global, &[String]) -> Result<i32>;
 
@@ -117,13 +117,7 @@ fn find(name: &str) -> Option<&'static Applet> {
 fn usage() -> String {
     let mut s = String::from(USAGE);
     for a in APPLETS {
-        s.push_str("  ");
-        s.push_str(a.name);
-        for _ in a.name.len()..12 {
-            s.push(' ');
-        }
-        s.push_str(a.summary);
-        s.push('\n');
+        s.push_str(&format!("  {:<12}{}\n", a.name, a.summary));
     }
     s
 }
@@ -165,7 +159,11 @@ fn multi(args: &[String]) -> (Option<Global>, Result<i32>) {
         _ => {}
     }
     let (global, rest) = match cli::parse_global(args) {
-        Ok(v) => v,
+        Ok((global, Next::Command(rest))) => (global, rest),
+        Ok((global, Next::Help)) => {
+            print!("{}", usage());
+            return (Some(global), Ok(0));
+        }
         Err(e) => return (None, Err(e)),
     };
     let outcome = match rest.first() {
@@ -178,10 +176,15 @@ fn multi(args: &[String]) -> (Option<Global>, Result<i32>) {
     (Some(global), outcome)
 }
 
+/// `hybrid-<cmd> [GLOBAL OPTIONS] [ARGS]`: the global options, then the applet's own.
 fn with_global(args: &[String], applet: &Applet) -> (Option<Global>, Result<i32>) {
     match cli::parse_global(args) {
-        Ok((global, rest)) => {
+        Ok((global, Next::Command(rest))) => {
             let outcome = (applet.run)(&global, rest);
+            (Some(global), outcome)
+        }
+        Ok((global, Next::Help)) => {
+            let outcome = (applet.run)(&global, &[String::from("--help")]);
             (Some(global), outcome)
         }
         Err(e) => (None, Err(e)),
@@ -197,7 +200,7 @@ fn install(args: &[String]) -> Result<i32> {
     };
     let exe = std::fs::read_link("/proc/self/exe").ctx("finding this executable")?;
     for a in APPLETS {
-        let link = Path::new(dir).join(cat(&["hybrid-", a.name]));
+        let link = Path::new(dir).join(format!("hybrid-{}", a.name));
         let _ = std::fs::remove_file(&link);
         let made = if symbolic {
             std::os::unix::fs::symlink(&exe, &link)

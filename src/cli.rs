@@ -1,12 +1,15 @@
-//! Global options (runc's, parsed before the command) and the parser of the per-command options
-//! that each `cmd/*.rs` declares as a `Spec`: `-x`/`--name` switches and options taking the next
-//! argument, positionals, `--` and `--help`/`help`, with argh's messages.
+//! The command line around argh: runc's global options (parsed before the command, with their
+//! defaults from the environment and the config file), and the glue that hands a command's own
+//! arguments to its argh struct after splitting runc's `--opt=value` form.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::error::{cat, Error, Result};
+use argh::FromArgs;
+
+use crate::error::{Error, Result};
 use crate::host::Host;
 
+/// The state root when nothing else is given and the caller is root.
 pub const DEFAULT_ROOT: &str = "/run/hybrid-runtime";
 
 /// Options that apply to every command.
@@ -22,6 +25,7 @@ pub struct Global {
     pub call_log: Option<PathBuf>,
 }
 
+/// What the global options at the front of the command line said.
 #[derive(Default)]
 struct Given {
     root: Option<String>,
@@ -31,207 +35,156 @@ struct Given {
     debug: bool,
 }
 
-/// Parse the global options at the front of `args`; returns them and the rest.
-pub fn parse_global(args: &[String]) -> Result<(Global, &[String])> {
+/// Where parsing the global options stopped.
+pub enum Next<'a> {
+    /// The command and its arguments.
+    Command(&'a [String]),
+    /// `--help` or `-h` where the command was expected.
+    Help,
+}
+
+/// Parse the global options at the front of `args`; returns them and what follows.
+pub fn parse_global(args: &[String]) -> Result<(Global, Next<'_>)> {
     let mut given = Given::default();
     let mut i = 0;
-    while i < args.len() {
-        let a = args[i].as_str();
-        if !a.starts_with("--") {
+    while let Some(arg) = args.get(i) {
+        if arg == "--help" || arg == "-h" {
+            return Ok((resolve(given)?, Next::Help));
+        }
+        if !arg.starts_with("--") {
             break;
         }
-        let (key, inline) = match a.split_once('=') {
+        let (key, inline) = match arg.split_once('=') {
             Some((k, v)) => (k, Some(v.to_string())),
-            None => (a, None),
+            None => (arg.as_str(), None),
         };
         let slot = match key {
-            "--root" => Some(&mut given.root),
-            "--log" => Some(&mut given.log),
-            "--log-format" => Some(&mut given.log_format),
-            "--host-root" => Some(&mut given.host_root),
+            "--root" => &mut given.root,
+            "--log" => &mut given.log,
+            "--log-format" => &mut given.log_format,
+            "--host-root" => &mut given.host_root,
             "--debug" => {
                 given.debug = true;
-                None
+                i += 1;
+                continue;
             }
-            "--systemd-cgroup" | "--no-pivot" | "--no-new-keyring" => None,
+            "--systemd-cgroup" | "--no-pivot" | "--no-new-keyring" => {
+                i += 1;
+                continue;
+            }
             _ => break,
         };
-        if let Some(slot) = slot {
-            let value = match inline {
-                Some(v) => v,
-                None => {
-                    i += 1;
-                    match args.get(i) {
-                        Some(v) => v.clone(),
-                        None => return Err(Error::usage(cat(&["option ", key, " needs a value"]))),
-                    }
-                }
-            };
-            *slot = Some(value);
-        }
+        let value = match inline {
+            Some(v) => v,
+            None => {
+                i += 1;
+                args.get(i)
+                    .cloned()
+                    .ok_or_else(|| Error::usage(format!("option {key} needs a value")))?
+            }
+        };
+        *slot = Some(value);
         i += 1;
     }
+    Ok((resolve(given)?, Next::Command(&args[i..])))
+}
+
+/// Fill in what the options left out: environment, then config file, then built-in defaults.
+fn resolve(given: Given) -> Result<Global> {
     let config = crate::config::load()?;
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let root = given.root.or_else(|| env("HYBRID_ROOT")).or(config.root);
+    let root = given
+        .root
+        .or_else(|| env("HYBRID_ROOT"))
+        .or(config.root)
+        .map(PathBuf::from)
+        .unwrap_or_else(default_root);
     let host_root = given
         .host_root
         .or_else(|| env("HYBRID_HOST_ROOT"))
         .or(config.host_root);
-    let log_format = given.log_format.or(config.log_format);
-    let log_json = match log_format.as_deref() {
+    let log_json = match given.log_format.or(config.log_format).as_deref() {
         None | Some("text") => false,
         Some("json") => true,
         Some(other) => {
-            return Err(Error::usage(cat(&[
-                "unknown --log-format ",
-                other,
-                " (use text or json)",
-            ])))
+            return Err(Error::usage(format!(
+                "unknown --log-format {other} (use text or json)"
+            )))
         }
     };
-    let global = Global {
-        root: PathBuf::from(root.as_deref().unwrap_or(DEFAULT_ROOT)),
+    Ok(Global {
+        root,
         log: given.log.map(PathBuf::from),
         log_json,
         debug: given.debug,
-        host: Host::new(std::path::Path::new(host_root.as_deref().unwrap_or("/"))),
+        host: Host::new(Path::new(host_root.as_deref().unwrap_or("/"))),
         call_log: config.call_log.map(PathBuf::from),
-    };
-    Ok((global, &args[i..]))
+    })
 }
 
-/// What an option takes: nothing (a switch), any text, or a number that fits the type.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Takes {
-    Nothing,
-    Text,
-    U32,
-    Usize,
-}
-
-/// One option of a command: its short form ("" when none), its long form, what it takes.
-pub struct Opt {
-    pub short: &'static str,
-    pub long: &'static str,
-    pub takes: Takes,
-}
-
-impl Opt {
-    pub const fn new(short: &'static str, long: &'static str, takes: Takes) -> Opt {
-        Opt { short, long, takes }
+/// As runc: root's containers live in `/run/hybrid-runtime`; another user's in
+/// `$XDG_RUNTIME_DIR/hybrid-runtime` (a directory of their own) when that is set.
+fn default_root() -> PathBuf {
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
+    match runtime_dir {
+        Some(dir) if crate::sys::euid() != 0 => Path::new(&dir).join("hybrid-runtime"),
+        _ => PathBuf::from(DEFAULT_ROOT),
     }
 }
 
-/// A command's options and positionals; the first `required` positionals must be given.
-pub struct Spec {
-    pub help: &'static str,
-    pub opts: &'static [Opt],
-    pub positionals: &'static [&'static str],
-    pub required: usize,
-}
-
-/// The options given (by their index in `Spec::opts`; a switch holds "") and the positionals.
-pub struct Parsed {
-    values: Vec<Option<String>>,
-    positionals: Vec<String>,
-}
-
-impl Parsed {
-    pub fn switch(&self, opt: usize) -> bool {
-        self.values[opt].is_some()
-    }
-
-    pub fn value(&mut self, opt: usize) -> Option<String> {
-        self.values[opt].take()
-    }
-
-    /// Positional `n`; every required one is present.
-    pub fn positional(&mut self, n: usize) -> Option<String> {
-        self.positionals.get_mut(n).map(std::mem::take)
-    }
-}
-
-fn usage(parts: &[&str]) -> Error {
-    Error::usage(cat(parts))
-}
-
-/// Parse a command's options. `Ok(None)`: help was printed, exit 0.
-pub fn parse(spec: &Spec, args: &[String]) -> Result<Option<Parsed>> {
-    let mut values: Vec<Option<String>> = spec.opts.iter().map(|_| None).collect();
-    let mut positionals = Vec::new();
-    let (mut help, mut ended) = (false, false);
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        let arg = arg.as_str();
-        if !ended && (arg == "--help" || arg == "help") {
-            help = true;
-            continue;
+/// runc accepts `--opt=value` everywhere and engines send it (`list --format=json`): split it
+/// into `--opt value` before argh, which takes only the second form. Nothing after `--` is
+/// touched.
+pub fn split_inline_values(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut options_ended = false;
+    for arg in args {
+        if arg == "--" {
+            options_ended = true;
         }
-        if !ended && arg.starts_with('-') {
-            if arg == "--" {
-                ended = true;
-                continue;
+        match arg.split_once('=') {
+            Some((key, value)) if !options_ended && key.starts_with("--") && key.len() > 2 => {
+                out.push(key.to_string());
+                out.push(value.to_string());
             }
-            if help {
-                return Err(usage(&["Trailing arguments are not allowed after `help`."]));
-            }
-            let Some(n) = spec
-                .opts
-                .iter()
-                .position(|o| o.long == arg || o.short == arg)
-            else {
-                return Err(usage(&["Unrecognized argument: ", arg]));
-            };
-            let takes = spec.opts[n].takes;
-            if takes == Takes::Nothing {
-                values[n] = Some(String::new());
-                continue;
-            }
-            let Some(value) = rest.next() else {
-                return Err(usage(&["No value provided for option '", arg, "'."]));
-            };
-            let bad = |why: &str| {
-                usage(&[
-                    "Error parsing option '",
-                    arg,
-                    "' with value '",
-                    value,
-                    "': ",
-                    why,
-                ])
-            };
-            if values[n].is_some() {
-                return Err(bad("duplicate values provided"));
-            }
-            let checked = match takes {
-                Takes::U32 => value.parse::<u32>().map(|_| ()),
-                Takes::Usize => value.parse::<usize>().map(|_| ()),
-                _ => Ok(()),
-            };
-            checked.map_err(|e| bad(&e.to_string()))?;
-            values[n] = Some(value.clone());
-            continue;
+            _ => out.push(arg.clone()),
         }
-        if positionals.len() == spec.positionals.len() {
-            return Err(usage(&["Unrecognized argument: ", arg]));
+    }
+    out
+}
+
+/// Parse a command's arguments into its argh struct. `Ok(None)`: its help was printed.
+pub fn parse<T: FromArgs>(command: &str, args: &[String]) -> Result<Option<T>> {
+    let args = split_inline_values(args);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let name = format!("hybrid-runtime {command}");
+    match T::from_args(&[&name], &args) {
+        Ok(parsed) => Ok(Some(parsed)),
+        Err(exit) if exit.status.is_ok() => {
+            print!("{}", exit.output);
+            Ok(None)
         }
-        positionals.push(arg.to_string());
+        Err(exit) => Err(Error::usage(exit.output.trim_end())),
     }
-    if help {
-        print!("{}", spec.help);
-        return Ok(None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_inline_values;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
     }
-    if positionals.len() < spec.required {
-        let mut msg = String::from("Required positional arguments not provided:");
-        for name in &spec.positionals[positionals.len()..spec.required] {
-            msg.push_str("\n    ");
-            msg.push_str(name);
-        }
-        return Err(Error::usage(msg));
+
+    #[test]
+    fn splits_runc_inline_values_up_to_the_end_of_options() {
+        assert_eq!(
+            split_inline_values(&strings(&["--format=json", "-q", "--", "--x=y"])),
+            strings(&["--format", "json", "-q", "--", "--x=y"])
+        );
+        assert_eq!(
+            split_inline_values(&strings(&["--root=", "a=b"])),
+            strings(&["--root", "", "a=b"])
+        );
     }
-    Ok(Some(Parsed {
-        values,
-        positionals,
-    }))
 }

@@ -1,9 +1,13 @@
 //! Defaults from `/etc/hybrid-runtime/config.json` (or the file named by `HYBRID_CONFIG`), for
 //! engines that strip the environment. Precedence: option > environment > this file > built-in.
+//! An unknown key is an error (a misspelt setting must not be ignored silently).
 
-use crate::json::{self, At};
+use serde::Deserialize;
 
-#[derive(Default)]
+use crate::error::{Error, Result};
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     pub root: Option<String>,
     pub host_root: Option<String>,
@@ -17,56 +21,15 @@ pub struct Config {
     pub call_log: Option<String>,
 }
 
-/// The settings of the file, in the order `Config::parse` takes them.
-const KEYS: [&str; 6] = [
-    "root",
-    "host_root",
-    "log_format",
-    "images",
-    "image_max_size",
-    "call_log",
-];
-
-impl Config {
-    pub fn parse(data: &[u8]) -> Result<Config, String> {
-        let doc = json::parse(data)?;
-        let top = At::root(&doc);
-        // One loop, one error path: every setting is an optional string.
-        let mut values = Vec::new();
-        for key in KEYS {
-            values.push(top.get(key)?.opt_string()?);
-        }
-        let mut values = values.into_iter();
-        let mut next = || values.next().flatten();
-        Ok(Config {
-            root: next(),
-            host_root: next(),
-            log_format: next(),
-            images: next(),
-            image_max_size: next(),
-            call_log: next(),
-        })
-    }
-}
-
 pub const DEFAULT_PATH: &str = "/etc/hybrid-runtime/config.json";
 
 /// A missing file is no config; an unreadable or malformed one is an error naming it.
-pub fn load() -> crate::error::Result<Config> {
+pub fn load() -> Result<Config> {
     let path = std::env::var("HYBRID_CONFIG").unwrap_or_else(|_| String::from(DEFAULT_PATH));
     match std::fs::read(&path) {
-        Ok(bytes) => Config::parse(&bytes).map_err(|e| {
-            crate::error::Error::new(crate::error::cat(&[
-                "invalid config file ",
-                &path,
-                ": ",
-                &e,
-            ]))
-        }),
+        Ok(bytes) => crate::document::parse(&bytes)
+            .map_err(|e| Error::new(format!("invalid config file {path}: {}", e.msg))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(crate::error::Error::io(
-            &e,
-            crate::error::cat(&["reading config file ", &path]),
-        )),
+        Err(e) => Err(Error::io(&e, format!("reading config file {path}"))),
     }
 }

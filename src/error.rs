@@ -1,5 +1,5 @@
-//! The runtime's one error type: a kind (which picks the exit code), the errno behind it, and a
-//! message that says what failed and where. Printed once by `main`.
+//! The runtime's one error type: a kind (which picks the exit code), the errno behind it, a
+//! message that says what failed and where, and the error it came from. Printed once by `main`.
 
 use std::fmt;
 
@@ -20,6 +20,7 @@ pub struct Error {
     /// The OS error behind the failure, 0 when none.
     pub errno: i32,
     pub msg: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -30,48 +31,50 @@ impl Error {
             kind: Kind::Failed,
             errno: 0,
             msg: msg.into(),
+            source: None,
         }
     }
 
     pub fn usage(msg: impl Into<String>) -> Self {
         Error {
             kind: Kind::Usage,
-            errno: 0,
-            msg: msg.into(),
+            ..Error::new(msg)
         }
     }
 
     pub fn unknown_applet(name: &str) -> Self {
-        let mut msg = String::from("unknown applet ");
-        msg.push_str(name);
-        msg.push_str(" (try --list)");
         Error {
             kind: Kind::UnknownApplet,
-            errno: 0,
-            msg,
+            ..Error::new(format!("unknown applet {name} (try --list)"))
         }
     }
 
-    /// `<context>: <strerror(errno)>`.
-    pub fn os(errno: i32, context: impl Into<String>) -> Self {
-        let mut msg = context.into();
-        msg.push_str(": ");
-        msg.push_str(&crate::sys::strerror(errno));
+    /// `<context>: <strerror(errno)>`, keeping the errno.
+    pub fn os(errno: i32, context: impl fmt::Display) -> Self {
+        let source = std::io::Error::from_raw_os_error(errno);
         Error {
-            kind: Kind::Failed,
             errno,
-            msg,
+            source: Some(Box::new(source)),
+            ..Error::new(format!("{context}: {}", crate::sys::strerror(errno)))
         }
     }
 
     /// `<context>: <strerror>` for an I/O error, keeping its errno (EIO when it has none).
-    pub fn io(e: &std::io::Error, context: impl Into<String>) -> Self {
-        Error::io_msg(e, context.into())
+    pub fn io(e: &std::io::Error, context: impl fmt::Display) -> Self {
+        match e.raw_os_error() {
+            Some(errno) => Error::os(errno, context),
+            None => Error {
+                errno: libc::EIO,
+                source: Some(Box::new(std::io::Error::new(e.kind(), e.to_string()))),
+                ..Error::new(format!("{context}: {e}"))
+            },
+        }
     }
 
-    #[inline(never)]
-    fn io_msg(e: &std::io::Error, context: String) -> Self {
-        Error::os(e.raw_os_error().unwrap_or(libc::EIO), context)
+    /// This error with `context` in front of its message (`<context>: <message>`).
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.msg = format!("{context}: {}", self.msg);
+        self
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -89,6 +92,14 @@ impl fmt::Display for Error {
     }
 }
 
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// Attach context to an `std::io::Error`, keeping its errno.
 pub trait Context<T> {
     fn ctx(self, what: &str) -> Result<T>;
@@ -97,30 +108,15 @@ pub trait Context<T> {
 
 impl<T> Context<T> for std::io::Result<T> {
     fn ctx(self, what: &str) -> Result<T> {
-        self.map_err(|e| io_error(&e, what, None))
+        self.map_err(|e| Error::io(&e, what))
     }
 
     fn ctx_path(self, what: &str, path: &std::path::Path) -> Result<T> {
-        self.map_err(|e| io_error(&e, what, Some(path)))
+        self.map_err(|e| Error::io(&e, format!("{what} {}", path.display())))
     }
 }
 
-/// `<what> [<path>]: <strerror>` for an I/O error (one copy, whatever the result type).
-#[inline(never)]
-fn io_error(e: &std::io::Error, what: &str, path: Option<&std::path::Path>) -> Error {
-    let mut m = String::from(what);
-    if let Some(path) = path {
-        m.push(' ');
-        m.push_str(&path.to_string_lossy());
-    }
-    Error::io_msg(e, m)
-}
-
-/// Build a message from pieces without `format!` machinery.
+/// Build a message from pieces (being replaced by `format!`).
 pub fn cat(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        s.push_str(p);
-    }
-    s
+    parts.concat()
 }

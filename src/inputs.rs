@@ -21,7 +21,9 @@ pub const MAX_LINE: usize = crate::console::lines::MAX_LINE;
 
 /// A bundle's `config.json`: parsed, then every setting `create` reads from it.
 pub fn bundle_config(data: &[u8]) -> Result<(), String> {
-    let config = Config::parse(data)?;
+    let config = Config::parse(data).map_err(|e| e.msg)?;
+    config.check_version().map_err(|e| e.msg)?;
+    crate::oci::hooks::check_supported(config.hooks.as_ref()).map_err(|e| e.msg)?;
     bundle_settings(config)
 }
 
@@ -48,19 +50,14 @@ fn bundle_settings(config: Config) -> Result<(), String> {
     let _ = bundle.setting(select::CORE_KEYS, select::CORE_ENV);
     let _ = bundle.setting(select::BOARD_KEYS, select::BOARD_ENV);
     select::if_running(&bundle).map_err(|e| e.msg)?;
-    let env = bundle
-        .config
-        .process
-        .as_ref()
-        .map_or(&[][..], |p| &p.env[..]);
-    LogConfig::from_settings(&|k| bundle.annotation(k), env).map_err(|e| e.msg)?;
+    LogConfig::from_settings(&|k| bundle.annotation(k), bundle.process_env()).map_err(|e| e.msg)?;
     Ok(())
 }
 
 /// A container's `state.json` and `exit.json`, as every command loads them.
 pub fn state_record(data: &[u8], id: &str) -> Result<(), String> {
     let _ = Exit::parse(data);
-    let record = Record::parse(data)?;
+    let record = Record::parse(data).map_err(|e| e.msg)?;
     crate::container::trust::check_record(&record, id).map_err(|e| e.msg)
 }
 

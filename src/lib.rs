@@ -7,6 +7,7 @@ mod cmd;
 mod config;
 mod console;
 mod container;
+mod document;
 mod error;
 mod host;
 mod image;

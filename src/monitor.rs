@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::console::config::LogConfig;
 use crate::console::stream::LogStream;
-use crate::container::{
-    control, create, process, write_atomic, Exit, Record, EXIT_FILE, REPLY_FIFO, STARTED_FILE,
-};
+use crate::container::{control, process, write_atomic, Exit, Record, REPLY_FIFO, STARTED_FILE};
 use crate::error::cat;
 use crate::host::Host;
 use crate::platform::cdev::Cdev;
@@ -148,7 +146,7 @@ impl Monitor {
         let me = std::process::id() as i32;
         setup.record.pid = me;
         setup.record.pid_start = process::start_time(me).unwrap_or(0);
-        create::save(&setup.state_dir, &setup.record).map_err(|e| e.msg)?;
+        setup.record.save(&setup.state_dir).map_err(|e| e.msg)?;
         let recovery = setup.core.recovery_enabled(&setup.host);
         Ok(Monitor {
             setup,
@@ -558,7 +556,7 @@ impl Monitor {
             code: ending.code,
             reason: ending.reason.clone(),
         };
-        let _ = write_atomic(&self.setup.state_dir, EXIT_FILE, exit.to_json().as_bytes());
+        let _ = exit.save(&self.setup.state_dir);
         if ending.signal.is_none() {
             self.say(&ending.reason);
         }

@@ -1,66 +1,101 @@
-//! `create <IMAGE> <CONTAINER_ID>` or `create [--bundle DIR] [--pid-file F] <CONTAINER_ID>`.
+//! `create <IMAGE> <CONTAINER_ID>` or `create [--bundle DIR] [--pid-file F] <CONTAINER_ID>`:
+//! the bundle (given, or made from the image), then a pod sandbox or a firmware container.
 
 use std::path::PathBuf;
 
-use crate::cli::{parse, Global, Opt, Spec, Takes};
-use crate::container::create::{create, Request};
-use crate::error::{Error, Result};
+use argh::FromArgs;
 
-const SPEC: Spec = Spec {
-    help: r#"Usage: hybrid-runtime create [-b <bundle>] [--pid-file <pid-file>] [--console-socket <console-socket>] [--no-pivot] [--no-new-keyring] [--preserve-fds <preserve-fds>] [--] <IMAGE|CONTAINER_ID> [<CONTAINER_ID>]
+use crate::cli::{self, Global};
+use crate::container::create::{self, Request};
+use crate::container::statedir::{self, NewDir};
+use crate::container::{dir_of, lock, sandbox};
+use crate::error::{Context, Error, Result};
+use crate::oci::bundle::Bundle;
 
-Create a container: `create <IMAGE> <CONTAINER_ID>`, or the OCI form `create [--bundle <DIR>] <CONTAINER_ID>`. Returns when the container is ready to start. IMAGE is tried in this order: a firmware ELF file; an OCI image layout (`oci:DIR[:NAME]`, or a directory holding oci-layout and index.json); an archive (`oci-archive:FILE[:NAME]`, `docker-archive:FILE[:NAME]`, or a tar recognised by its content); a name in the local image store (see `images`).
-
-Positional Arguments:
-  IMAGE|CONTAINER_ID
-                    IMAGE (firmware file, image layout, archive or image name)
-                    or CONTAINER_ID
-  CONTAINER_ID      CONTAINER_ID when IMAGE is given
-
-Options:
-  -b, --bundle      the OCI bundle directory (default: the working directory)
-  --pid-file        write the pid of the process that stands for the container
-                    to this file
-  --console-socket  unix socket to send the container's terminal to (its master,
-                    with SCM_RIGHTS)
-  --no-pivot        accepted for runc compatibility; no effect
-  --no-new-keyring  accepted for runc compatibility; no effect
-  --preserve-fds    accepted for runc compatibility; no effect
-  --help, help      display usage information
-"#,
-    opts: &[
-        Opt::new("-b", "--bundle", Takes::Text),
-        Opt::new("", "--pid-file", Takes::Text),
-        Opt::new("", "--console-socket", Takes::Text),
-        Opt::new("", "--no-pivot", Takes::Nothing),
-        Opt::new("", "--no-new-keyring", Takes::Nothing),
-        Opt::new("", "--preserve-fds", Takes::U32),
-    ],
-    positionals: &["IMAGE|CONTAINER_ID", "CONTAINER_ID"],
-    required: 1,
-};
+/// Create a container: `create <IMAGE> <CONTAINER_ID>`, or the OCI form `create [--bundle <DIR>]
+/// <CONTAINER_ID>`. Returns when the container is ready to start. IMAGE is tried in this order:
+/// a firmware ELF file; an OCI image layout (`oci:DIR[:NAME]`, or a directory holding
+/// oci-layout and index.json); an archive (`oci-archive:FILE[:NAME]`, `docker-archive:FILE[:NAME]`,
+/// or a tar recognised by its content); a name in the local image store (see `images`).
+#[derive(FromArgs)]
+#[argh(help_triggers("-h", "--help"))]
+struct Args {
+    /// the OCI bundle directory (default: the working directory)
+    #[argh(option, short = 'b')]
+    bundle: Option<PathBuf>,
+    /// write the pid of the process that stands for the container to this file
+    #[argh(option)]
+    pid_file: Option<PathBuf>,
+    /// unix socket to send the container's terminal to (its master, with SCM_RIGHTS)
+    #[argh(option)]
+    console_socket: Option<PathBuf>,
+    /// accepted for runc compatibility; no effect
+    #[argh(switch)]
+    no_pivot: bool,
+    /// accepted for runc compatibility; no effect
+    #[argh(switch)]
+    no_new_keyring: bool,
+    /// accepted for runc compatibility; no effect
+    #[argh(option)]
+    preserve_fds: Option<u32>,
+    /// IMAGE (firmware file, image layout, archive or image name) or CONTAINER_ID
+    #[argh(positional, arg_name = "IMAGE|CONTAINER_ID")]
+    first: String,
+    /// CONTAINER_ID when IMAGE is given
+    #[argh(positional, arg_name = "CONTAINER_ID")]
+    id: Option<String>,
+}
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(mut p) = parse(&SPEC, args)? else {
+    let Some(args) = cli::parse::<Args>("create", args)? else {
         return Ok(0);
     };
-    let bundle = p.value(0).map(PathBuf::from);
-    let first = p.positional(0).unwrap_or_default();
-    let (image, id) = match p.positional(1) {
-        Some(id) => {
-            if bundle.is_some() {
-                return Err(Error::usage("give either an IMAGE or --bundle, not both"));
-            }
-            (Some(PathBuf::from(first)), id)
+    let _ignored = (args.no_pivot, args.no_new_keyring, args.preserve_fds);
+    let (image, id) = match args.id {
+        Some(_) if args.bundle.is_some() => {
+            return Err(Error::usage("give either an IMAGE or --bundle, not both"))
         }
-        None => (None, first),
+        Some(id) => (Some(PathBuf::from(args.first)), id),
+        None => (None, args.first),
     };
     let req = Request {
         id,
         image,
-        bundle,
-        pid_file: p.value(1).map(PathBuf::from),
-        console_socket: p.value(2).map(PathBuf::from),
+        bundle: args.bundle,
+        pid_file: args.pid_file,
+        console_socket: args.console_socket,
     };
-    create(g, &req)
+    crate::oci::id::validate(&req.id)?;
+    statedir::check_reserved(&g.host, &g.root, &req.id)?;
+    let dir = dir_of(&g.root, &req.id);
+    if dir.exists() {
+        return Err(Error::new(format!("container {} already exists", req.id)));
+    }
+    let (bundle, made) = match &req.image {
+        Some(image) => match crate::image::bundle(g, image, &dir)? {
+            // An image was unpacked into the container's new directory.
+            (bundle, Some(unpacked)) => {
+                unpacked.keep();
+                let dir = NewDir::new(dir);
+                let lock = lock(&dir.path)?;
+                (bundle, Some((dir, lock)))
+            }
+            (bundle, None) => (bundle, None),
+        },
+        None => {
+            let b = match &req.bundle {
+                Some(b) => b.clone(),
+                None => std::env::current_dir().ctx("reading the working directory")?,
+            };
+            (Bundle::load(&b)?, None)
+        }
+    };
+    let (dir, lock) = match made {
+        Some(made) => made,
+        None => statedir::create(&g.root, &req.id)?,
+    };
+    if sandbox::is_sandbox(&bundle) {
+        return sandbox::create(g, &req, &bundle, dir, lock);
+    }
+    create::create(g, &req, &bundle, dir, lock)
 }

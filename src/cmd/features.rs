@@ -1,31 +1,28 @@
-//! `features`: what this runtime supports, as runc-like JSON, including which mechanism guards
-//! each core (`cdev`: the kernel stops it when the monitor dies; `sysfs`: reconciliation only).
+//! `features`: what this runtime supports, as runc's JSON, including which mechanism guards
+//! each core (`cdev`: the kernel stops it when the monitor dies; `sysfs`: reconciliation only)
+//! and which hooks a bundle may ask for.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
-use crate::cli::{parse, Global, Spec};
-use crate::error::{cat, Result};
-use crate::json::write::Writer;
+use argh::FromArgs;
+use oci_spec::runtime::FeaturesBuilder;
+
+use crate::cli::{self, Global};
+use crate::cmd::format::print_pretty;
+use crate::error::{Error, Result};
+use crate::oci::hooks;
 use crate::platform::remoteproc;
 
-const SPEC: Spec = Spec {
-    help: r#"Usage: hybrid-runtime features
-
-Print what this runtime supports as JSON.
-
-Options:
-  --help, help      display usage information
-"#,
-    opts: &[],
-    positionals: &[],
-    required: 0,
-};
+/// Print what this runtime supports as JSON.
+#[derive(FromArgs)]
+#[argh(help_triggers("-h", "--help"))]
+struct Args {}
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(_) = parse(&SPEC, args)? else {
+    let Some(Args {}) = cli::parse("features", args)? else {
         return Ok(0);
     };
-    let mut annotations = BTreeMap::new();
+    let mut annotations = HashMap::new();
     annotations.insert(
         String::from("io.hybrid-runtime.version"),
         String::from(env!("CARGO_PKG_VERSION")),
@@ -42,18 +39,23 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
             guards.push(guard);
         }
         annotations.insert(
-            cat(&["io.hybrid-runtime.guard.", &c.dev]),
+            format!("io.hybrid-runtime.guard.{}", c.dev),
             String::from(guard),
         );
-        annotations.insert(cat(&["io.hybrid-runtime.core.", &c.dev]), c.name.clone());
+        annotations.insert(format!("io.hybrid-runtime.core.{}", c.dev), c.name.clone());
     }
     annotations.insert(String::from("io.hybrid-runtime.guard"), guards.join(","));
-    let mut w = Writer::new(true);
-    w.object().key("ociVersionMin").string("1.0.0");
-    w.key("ociVersionMax").string("1.2.0");
-    w.key("hooks").list().end_list();
-    w.key("mountOptions").list().end_list();
-    w.key("annotations").map(&annotations).end_object();
-    println!("{}", w.out);
+    let features = FeaturesBuilder::default()
+        .oci_version_min("1.0.0")
+        .oci_version_max("1.2.0")
+        .hooks(hooks::SUPPORTED.map(String::from).to_vec())
+        .mount_options(Vec::<String>::new())
+        .annotations(annotations)
+        .build()
+        .map_err(|e| Error::new(format!("building the features: {e}")))?;
+    // Through a JSON value: annotations in sorted order.
+    let json = serde_json::to_value(&features)
+        .map_err(|e| Error::new(format!("writing the features: {e}")))?;
+    print_pretty(&json)?;
     Ok(0)
 }

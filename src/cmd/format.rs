@@ -1,7 +1,9 @@
-//! The `--format` of `list`, `ps` and `images`: a table (the default) or one line of JSON.
+//! How commands print: the `--format` of `list`, `ps` and `images` (a table, the default, or
+//! one line of JSON), and JSON documents printed whole.
 
-use crate::error::{cat, Error, Result};
-use crate::json::write::Writer;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
 
 pub enum Format {
     Table,
@@ -15,24 +17,25 @@ impl Format {
         match given.unwrap_or("table") {
             "table" => Ok(Format::Table),
             "json" => Ok(Format::Json),
-            other => Err(Error::usage(cat(&[
-                "unknown ",
-                option,
-                " ",
-                other,
-                " (use table or json)",
-            ]))),
+            other => Err(Error::usage(format!(
+                "unknown {option} {other} (use table or json)"
+            ))),
         }
     }
 }
 
-/// Print `items` as one compact JSON array, each written by `write`.
-pub fn print_json_list<T>(items: &[T], write: impl Fn(&mut Writer, &T)) {
-    let mut w = Writer::new(false);
-    w.list();
-    for item in items {
-        write(&mut w, item);
-    }
-    w.end_list();
-    println!("{}", w.out);
+/// Print `value` as one line of JSON.
+pub fn print_compact<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    let text =
+        serde_json::to_string(value).map_err(|e| Error::new(format!("writing JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Print `value` as indented JSON.
+pub fn print_pretty<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::new(format!("writing JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
 }

@@ -1,49 +1,50 @@
 //! `state <CONTAINER_ID>`: the OCI state, reconciled with the monitor and the core.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
-use crate::cli::{parse, Global, Spec};
+use argh::FromArgs;
+use oci_spec::runtime::{ContainerState, State, StateBuilder};
+
+use crate::cli::{self, Global};
 use crate::container::Container;
-use crate::error::Result;
-use crate::json::write::Writer;
+use crate::error::{Error, Result};
 use crate::oci::status::Status;
 
-const SPEC: Spec = Spec {
-    help: r#"Usage: hybrid-runtime state [--] <CONTAINER_ID>
-
-Print the OCI state of a container as JSON.
-
-Positional Arguments:
-  CONTAINER_ID      the container
-
-Options:
-  --help, help      display usage information
-"#,
-    opts: &[],
-    positionals: &["CONTAINER_ID"],
-    required: 1,
-};
-
-pub struct State {
-    oci_version: &'static str,
-    pub id: String,
-    pub status: &'static str,
-    pub pid: i32,
-    pub bundle: String,
-    pub created: String,
-    pub annotations: BTreeMap<String, String>,
+/// Print the OCI state of a container as JSON.
+#[derive(FromArgs)]
+#[argh(help_triggers("-h", "--help"))]
+struct Args {
+    /// the container
+    #[argh(positional, arg_name = "CONTAINER_ID")]
+    id: String,
 }
 
-impl State {
-    /// The state as OCI's JSON.
-    pub fn write(&self, w: &mut Writer) {
-        w.object().key("ociVersion").string(self.oci_version);
-        w.key("id").string(&self.id);
-        w.key("status").string(self.status);
-        w.key("pid").raw(&self.pid.to_string());
-        w.key("bundle").string(&self.bundle);
-        w.key("created").string(&self.created);
-        w.key("annotations").map(&self.annotations).end_object();
+/// The OCI version of the state this runtime prints.
+const OCI_VERSION: &str = "1.0.2";
+
+/// A container's OCI state, and when it was created (runc prints `created` too).
+pub struct Report {
+    pub state: State,
+    pub created: String,
+}
+
+impl Report {
+    /// The state as JSON, keys (annotations included) in sorted order.
+    pub fn to_json(&self) -> Result<serde_json::Value> {
+        let mut value = serde_json::to_value(&self.state)
+            .map_err(|e| Error::new(format!("writing the state: {e}")))?;
+        if let Some(fields) = value.as_object_mut() {
+            fields.insert(String::from("created"), self.created.clone().into());
+        }
+        Ok(value)
+    }
+
+    pub fn annotation(&self, key: &str) -> &str {
+        self.state
+            .annotations()
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .map_or("", String::as_str)
     }
 }
 
@@ -60,25 +61,24 @@ const REPORTED: &[&str] = &[
     "exit-reason",
 ];
 
-/// The state of one container, as `state` and `list --format json` print it.
-pub fn of(g: &Global, c: &Container) -> State {
+/// The state of one container, as `state` and `list` print it.
+pub fn of(g: &Global, c: &Container) -> Result<Report> {
     let seen = c.seen(&g.host);
     let r = &c.record;
     // What the runtime reports is never taken from the bundle: a bundle cannot fake an exit
-    // code, a lost monitor or an adopted core. (Copied without them rather than removed from a
-    // clone, which would add the map's whole removal code to the binary.)
+    // code, a lost monitor or an adopted core.
     let reported = |k: &str| {
         k.strip_prefix("io.hybrid-runtime.")
             .is_some_and(|name| REPORTED.contains(&name))
     };
-    let mut ann = BTreeMap::new();
-    for (k, v) in &r.annotations {
-        if !reported(k) {
-            ann.insert(k.clone(), v.clone());
-        }
-    }
+    let mut annotations: HashMap<String, String> = r
+        .annotations
+        .iter()
+        .filter(|(k, _)| !reported(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut put = |k: &str, v: String| {
-        ann.insert(crate::error::cat(&["io.hybrid-runtime.", k]), v);
+        annotations.insert(format!("io.hybrid-runtime.{k}"), v);
     };
     // A pod sandbox holds no core: nothing to say about one.
     if !r.core.is_empty() {
@@ -107,25 +107,33 @@ pub fn of(g: &Global, c: &Container) -> State {
         Status::Created | Status::Running if !seen.monitor_lost => r.pid,
         _ => 0,
     };
-    State {
-        oci_version: "1.0.2",
-        id: r.id.clone(),
-        status: seen.status.as_str(),
-        pid,
-        bundle: r.bundle.clone(),
+    let status = match seen.status {
+        Status::Creating => ContainerState::Creating,
+        Status::Created => ContainerState::Created,
+        Status::Running => ContainerState::Running,
+        Status::Stopped => ContainerState::Stopped,
+    };
+    let state = StateBuilder::default()
+        .version(OCI_VERSION)
+        .id(r.id.clone())
+        .status(status)
+        .pid(pid)
+        .bundle(r.bundle.clone())
+        .annotations(annotations)
+        .build()
+        .map_err(|e| Error::new(format!("building the state of {}: {e}", r.id)))?;
+    Ok(Report {
+        state,
         created: r.created.clone(),
-        annotations: ann,
-    }
+    })
 }
 
 pub fn run(g: &Global, args: &[String]) -> Result<i32> {
-    let Some(mut p) = parse(&SPEC, args)? else {
+    let Some(Args { id }) = cli::parse("state", args)? else {
         return Ok(0);
     };
-    let id = p.positional(0).unwrap_or_default();
     let c = Container::load(&g.root, &id)?;
-    let mut w = Writer::new(true);
-    of(g, &c).write(&mut w);
-    println!("{}", w.out);
+    let json = of(g, &c)?.to_json()?;
+    crate::cmd::format::print_pretty(&json)?;
     Ok(0)
 }

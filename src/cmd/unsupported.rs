@@ -1,4 +1,5 @@
-//! Commands engines may call that have no meaning for a remote core: refused in one line.
+//! Commands engines may call that have no meaning for a remote core: refused in one line,
+//! whatever their arguments.
 
 use crate::cli::Global;
 use crate::error::{Error, Result};

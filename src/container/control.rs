@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
-use crate::error::{cat, Error, Result};
+use crate::error::{Error, Result};
 
 use super::{process, Container, REPLY_FIFO, START_FIFO};
 
@@ -25,11 +25,10 @@ pub fn open_requests(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
 
 pub fn request_start(c: &Container) -> Result<()> {
     let gone = || {
-        Error::new(cat(&[
-            "the monitor of container ",
-            &c.record.id,
-            " is gone: delete the container",
-        ]))
+        Error::new(format!(
+            "the monitor of container {} is gone: delete the container",
+            c.record.id
+        ))
     };
     let mut reply = std::fs::OpenOptions::new()
         .read(true)
@@ -82,13 +81,13 @@ pub fn request_start(c: &Container) -> Result<()> {
     let (code, msg) = text.split_once(' ').unwrap_or((text, ""));
     match code.parse::<i32>() {
         Ok(0) => Ok(()),
-        Ok(errno) => Err(Error {
-            errno,
-            ..Error::new(msg)
-        }),
-        Err(_) => Err(Error::new(cat(&[
-            "unexpected answer from the monitor: ",
-            text,
-        ]))),
+        Ok(errno) => {
+            let mut e = Error::new(msg);
+            e.errno = errno;
+            Err(e)
+        }
+        Err(_) => Err(Error::new(format!(
+            "unexpected answer from the monitor: {text}"
+        ))),
     }
 }

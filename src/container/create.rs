@@ -1,27 +1,30 @@
-//! `create`: check everything that can be checked without changing anything (id, duplicate,
-//! bundle, core, core state, firmware), then claim the core, stage the firmware, write the
-//! record and fork the monitor. Any failure rolls all of it back.
+//! Creating a firmware container: check everything that can be checked without changing
+//! anything (core, core state, firmware), then, under the container's lock, claim the core,
+//! stage the firmware, write the record, start the monitor and run the bundle's create hooks.
+//! Any failure rolls all of it back.
 
-use std::io::{Read, Write};
-use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::cli::Global;
 use crate::console::config::LogConfig;
-use crate::error::{cat, Context, Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::monitor::{self, Setup};
 use crate::oci::bundle::Bundle;
+use crate::oci::hooks;
+use crate::oci::rootfs;
 use crate::oci::select::{self, IfRunning};
-use crate::oci::{id, rootfs};
-use crate::platform::{claim, firmware};
+use crate::platform::remoteproc::Core;
+use crate::platform::{claim, devicetree, firmware};
 
-use super::sandbox;
+use super::record::write_atomic;
+use super::spawn::{spawn, Spawn};
+use super::statedir::NewDir;
 use super::terminal::{self, Terminal};
-use super::{dir_of, write_atomic, write_replacing, Record, REPLY_FIFO, START_FIFO, STATE_FILE};
+use super::{Record, REPLY_FIFO, START_FIFO};
 
 pub struct Request {
     pub id: String,
-    /// `create <IMAGE> <ID>`: a firmware file instead of a bundle.
+    /// `create <IMAGE> <ID>`: a firmware file or an image instead of a bundle.
     pub image: Option<PathBuf>,
     pub bundle: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
@@ -29,75 +32,92 @@ pub struct Request {
     pub console_socket: Option<PathBuf>,
 }
 
+/// What the checks decided, for the part that changes things.
+struct Plan {
+    core: Core,
+    adopt: bool,
+    if_running: IfRunning,
+    image: Option<rootfs::Image>,
+    /// `/dev/remoteprocN` when the kernel guards the core.
+    cdev: Option<PathBuf>,
+    logs: LogConfig,
+    terminal: Option<Terminal>,
+}
+
 /// What was changed so far, undone on failure.
 struct Undo<'a> {
     g: &'a Global,
     id: &'a str,
-    dir: Option<PathBuf>,
+    /// The claim while `create` holds it.
     claim: Option<claim::Claim>,
+    /// The core claimed, once the claim went to the monitor.
+    claimed: Option<String>,
     staged: bool,
+    /// The monitor, once started.
+    monitor: Option<i32>,
 }
 
 impl Undo<'_> {
     fn run(mut self) {
+        if let Some(pid) = self.monitor.take() {
+            let _ = crate::sys::kill(pid, libc::SIGKILL);
+            let _ = crate::sys::waitpid(pid);
+        }
         if self.staged {
             firmware::unstage(&self.g.host, self.id);
         }
         if let Some(c) = self.claim.take() {
             c.remove();
         }
-        if let Some(d) = &self.dir {
-            let _ = std::fs::remove_dir_all(d);
+        if let Some(dev) = self.claimed.take() {
+            let root = self.g.root.to_string_lossy();
+            claim::remove_if_free(&self.g.host, &dev, &root, self.id);
         }
     }
 }
 
-pub fn create(g: &Global, req: &Request) -> Result<i32> {
-    id::validate(&req.id)?;
-    let dir = dir_of(&g.root, &req.id);
-    if dir == g.host.claims() {
-        return Err(Error::new(cat(&[
-            "container id ",
-            &req.id,
-            " is reserved in this state root: the core claims live in ",
-            &dir.to_string_lossy(),
-        ])));
-    }
-    if dir.exists() {
-        return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
-    }
-    // An image (not a firmware file) is unpacked into `dir`, removed on failure unless kept.
-    let (bundle, unpacked) = match &req.image {
-        Some(image) => crate::image::bundle(g, image, &dir)?,
-        None => {
-            let b = match &req.bundle {
-                Some(b) => b.clone(),
-                None => std::env::current_dir().ctx("reading the working directory")?,
-            };
-            (Bundle::load(&b)?, None)
-        }
+/// Create the firmware container `req.id` from `bundle` in the new directory `dir`.
+/// `lock` is the container's lock, held until the monitor is ready and the hooks have run.
+pub fn create(
+    g: &Global,
+    req: &Request,
+    bundle: &Bundle,
+    dir: NewDir,
+    lock: std::fs::File,
+) -> Result<i32> {
+    let plan = check(g, req, bundle)?;
+    let mut undo = Undo {
+        g,
+        id: &req.id,
+        claim: None,
+        claimed: None,
+        staged: false,
+        monitor: None,
     };
-    if sandbox::is_sandbox(&bundle) {
-        return sandbox::create(g, req, &dir, &bundle);
+    match make(g, req, bundle, &dir, plan, lock, &mut undo) {
+        Ok(()) => {
+            dir.keep();
+            Ok(0)
+        }
+        Err(e) => {
+            undo.run();
+            Err(e)
+        }
     }
-    let if_running = select::if_running(&bundle)?;
+}
+
+/// Every check that needs no change: settings, core, core state, firmware file.
+fn check(g: &Global, req: &Request, bundle: &Bundle) -> Result<Plan> {
+    let if_running = select::if_running(bundle)?;
     let annotation = |k: &str| bundle.annotation(k);
-    let env = bundle
-        .config
-        .process
-        .as_ref()
-        .map_or(&[][..], |p| &p.env[..]);
-    let logs = LogConfig::from_settings(&annotation, env)?;
-    let core = select::choose(&g.host, &bundle)?;
+    let logs = LogConfig::from_settings(&annotation, bundle.process_env())?;
+    let core = select::choose(&g.host, bundle)?;
     let label = core.label();
     // A core taken by another container is not "already running" for us: name its owner.
     if let Some(by) = claim::held_by(&g.host, &core.dev) {
-        return Err(Error::new(cat(&[
-            "core ",
-            &label,
-            " is used by container ",
-            &by,
-        ])));
+        return Err(Error::new(format!(
+            "core {label} is used by container {by}"
+        )));
     }
     let state = core.state().ctx_path("reading the state of", &core.dir)?;
     let adopt = match (state.as_str(), if_running) {
@@ -105,23 +125,15 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
         ("running" | "attached", IfRunning::Adopt) => true,
         ("running" | "attached", IfRunning::Stop) => false,
         ("running" | "attached", IfRunning::Refuse) => {
-            return Err(Error::new(cat(&[
-                "core ",
-                &label,
-                " is already ",
-                &state,
-                " (not started by a container): stop it first, or set the annotation \
-                 io.hybrid-runtime.if-running to stop or adopt",
-            ])))
+            return Err(Error::new(format!(
+                "core {label} is already {state} (not started by a container): stop it first, \
+                 or set the annotation io.hybrid-runtime.if-running to stop or adopt"
+            )))
         }
         _ => {
-            return Err(Error::new(cat(&[
-                "core ",
-                &label,
-                " is ",
-                &state,
-                ", not offline: it cannot take a firmware now",
-            ])))
+            return Err(Error::new(format!(
+                "core {label} is {state}, not offline: it cannot take a firmware now"
+            )))
         }
     };
     let image = if adopt {
@@ -130,89 +142,45 @@ pub fn create(g: &Global, req: &Request) -> Result<i32> {
         let process = bundle.config.process.as_ref();
         let arg0 = process
             .and_then(|p| p.args.first())
-            .map(String::as_str)
-            .unwrap_or("");
-        let cwd = process.map(|p| p.cwd.as_str()).unwrap_or("/");
+            .map_or("", String::as_str);
+        let cwd = process.map_or("/", |p| p.cwd.as_str());
         let img = rootfs::find(&bundle.rootfs(), arg0, cwd, bundle.env("PATH"))?;
         img.check()?;
+        firmware::check_dir(&g.host)?;
         Some(img)
     };
-    if image.is_some() {
-        firmware::check_dir(&g.host)?;
-    }
     // Adopting a core someone started through sysfs: holding the device with shutdown-on-release
     // would drop their reference when we go, so such a core is guarded by sysfs only.
     let cdev = core
         .cdev_path(&g.host)
         .filter(|_| !(adopt && state == "running"));
-    let guard = if cdev.is_some() { "cdev" } else { "sysfs" };
     let terminal = req
         .console_socket
         .as_deref()
         .map(terminal::open)
         .transpose()?;
-
-    // From here on, every change is undone on failure.
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&g.root)
-        .ctx_path("creating state root", &g.root)?;
-    // A state root others may write lets them swap container directories under us.
-    super::trust::check_dir(&g.root)?;
-    let made = match unpacked {
-        Some(_) => Ok(()),
-        None => std::fs::DirBuilder::new().mode(0o700).create(&dir),
-    };
-    if let Err(e) = made {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
-        }
-        return Err(Error::io(&e, cat(&["creating ", &dir.to_string_lossy()])));
-    }
-    let mut undo = Undo {
-        g,
-        id: &req.id,
-        dir: Some(dir.clone()),
-        claim: None,
-        staged: false,
-    };
-    match prepare(
-        g, req, &dir, &bundle, &core, adopt, if_running, image, guard, &mut undo,
-    ) {
-        Ok(record) => match spawn(g, req, &dir, record, core, cdev, logs, terminal, &mut undo) {
-            Ok(()) => {
-                if let Some(u) = unpacked {
-                    u.keep();
-                }
-                Ok(0)
-            }
-            Err(e) => {
-                undo.run();
-                Err(e)
-            }
-        },
-        Err(e) => {
-            undo.run();
-            Err(e)
-        }
-    }
+    Ok(Plan {
+        core,
+        adopt,
+        if_running,
+        image,
+        cdev,
+        logs,
+        terminal,
+    })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn prepare(
+/// The changes, all under the container's lock (a concurrent `delete` waits for the end).
+fn make(
     g: &Global,
     req: &Request,
-    dir: &Path,
     bundle: &Bundle,
-    core: &crate::platform::remoteproc::Core,
-    adopt: bool,
-    if_running: IfRunning,
-    image: Option<rootfs::Image>,
-    guard: &str,
+    dir: &NewDir,
+    plan: Plan,
+    lock: std::fs::File,
     undo: &mut Undo,
-) -> Result<Record> {
-    let _lock = super::lock(dir)?;
+) -> Result<()> {
+    let core = plan.core;
     let root = g.root.to_string_lossy();
     undo.claim = Some(claim::take(
         &g.host,
@@ -221,10 +189,13 @@ fn prepare(
         &root,
         &req.id,
     )?);
-    if !adopt && if_running == IfRunning::Stop && core.state().unwrap_or_default() != "offline" {
-        super::stop::stop_core(core)?;
+    if !plan.adopt
+        && plan.if_running == IfRunning::Stop
+        && core.state().unwrap_or_default() != "offline"
+    {
+        super::stop::stop_core(&core)?;
     }
-    let firmware = match &image {
+    let firmware = match &plan.image {
         Some(img) => {
             // A failed stage cleans up after itself, and never touches a copy that is not ours.
             let name = firmware::stage(&g.host, &req.id, &img.basename, &img.file, img.len)?;
@@ -234,7 +205,11 @@ fn prepare(
         None => String::new(),
     };
     if req.image.is_some() {
-        write_atomic(dir, "config.json", bundle.config.to_json().as_bytes())?;
+        write_atomic(
+            &dir.path,
+            "config.json",
+            bundle.config.to_json()?.as_bytes(),
+        )?;
     }
     let record = Record {
         id: req.id.clone(),
@@ -244,123 +219,53 @@ fn prepare(
         pid_start: 0,
         core: core.dev.clone(),
         core_name: core.name.clone(),
-        firmware,
-        guard: guard.to_string(),
-        adopted: adopt,
+        core_node: devicetree::core_node(&g.host, &core.dir).unwrap_or_default(),
+        firmware: firmware.clone(),
+        guard: String::from(if plan.cdev.is_some() { "cdev" } else { "sysfs" }),
+        adopted: plan.adopt,
         annotations: bundle.config.annotations.clone(),
+        hooks: bundle.config.hooks.clone(),
     };
-    save_with_fifos(dir, &record)?;
-    Ok(record)
-}
-
-pub fn save(dir: &Path, record: &Record) -> Result<()> {
-    write_atomic(dir, STATE_FILE, record.to_json().as_bytes())
-}
-
-/// A new container's first record, and the fifos `start` and its monitor talk through.
-pub(super) fn save_with_fifos(dir: &Path, record: &Record) -> Result<()> {
-    save(dir, record)?;
-    for fifo in [START_FIFO, REPLY_FIFO] {
-        let p = dir.join(fifo);
-        crate::sys::mkfifo(&p).ctx_path("creating", &p)?;
-    }
+    save_with_fifos(&dir.path, &record)?;
+    // The monitor holds the claim from now on; the copy in `create` closes once it is forked.
+    let claim = undo.claim.take();
+    undo.claimed = Some(core.dev.clone());
+    let setup = Setup {
+        host: g.host.clone(),
+        state_dir: dir.path.clone(),
+        core,
+        cdev: plan.cdev,
+        firmware,
+        adopted: plan.adopt,
+        claim,
+        record,
+        logs: plan.logs,
+    };
+    let spawned = spawn(
+        Spawn {
+            what: "the monitor",
+            lock,
+            pid_file: req.pid_file.as_deref(),
+            terminal: plan.terminal,
+        },
+        move |ready| monitor::run(setup, ready),
+    );
+    let (pid, _lock) = spawned?;
+    undo.monitor = Some(pid);
+    crate::report::debug(g, &format!("container {}: monitor {pid}", req.id));
+    let c = super::Container::load(&g.root, &req.id)?;
+    hooks::run_create_hooks(g, &c)?;
+    undo.monitor = None;
+    undo.claimed = None;
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn spawn(
-    g: &Global,
-    req: &Request,
-    dir: &Path,
-    record: Record,
-    core: crate::platform::remoteproc::Core,
-    cdev: Option<PathBuf>,
-    logs: LogConfig,
-    terminal: Option<Terminal>,
-    undo: &mut Undo,
-) -> Result<()> {
-    let record_core = record.core.clone();
-    let lock = super::lock(dir)?;
-    let (ready_read, ready_write) = crate::sys::pipe().ctx("creating a pipe")?;
-    let claim = undo.claim.take();
-    match crate::sys::fork().ctx("starting the monitor")? {
-        crate::sys::Forked::Child => {
-            drop(ready_read);
-            drop(lock);
-            if let Some(t) = terminal {
-                if let Err(e) = t.attach_stdio() {
-                    let msg = cat(&["attaching the terminal: ", &e.to_string()]);
-                    let _ = std::fs::File::from(ready_write).write_all(msg.as_bytes());
-                    crate::sys::exit_now(monitor::EXIT_MONITOR_FAILED);
-                }
-            }
-            let setup = Setup {
-                host: g.host.clone(),
-                state_dir: dir.to_path_buf(),
-                core,
-                cdev,
-                firmware: record.firmware.clone(),
-                adopted: record.adopted,
-                claim,
-                record,
-                logs,
-            };
-            monitor::run(setup, ready_write)
-        }
-        crate::sys::Forked::Parent(pid) => {
-            drop(ready_write);
-            undo.claim = claim;
-            let mut answer = String::new();
-            let _ = std::fs::File::from(ready_read).read_to_string(&mut answer);
-            if answer != "ok" {
-                let _ = crate::sys::waitpid(pid);
-                let msg = if answer.is_empty() {
-                    "the monitor failed to start"
-                } else {
-                    answer.as_str()
-                };
-                return Err(Error::new(msg));
-            }
-            // The monitor recorded its pid before saying it is ready.
-            crate::report::debug(
-                g,
-                &cat(&[
-                    "container ",
-                    &req.id,
-                    ": monitor ",
-                    &pid.to_string(),
-                    " holds core ",
-                    &record_core,
-                ]),
-            );
-            let written = match &req.pid_file {
-                Some(p) => write_pid_file(p, pid),
-                None => Ok(()),
-            }
-            .and_then(|()| terminal.map_or(Ok(()), Terminal::send_master));
-            if let Err(e) = written {
-                let _ = crate::sys::kill(pid, libc::SIGKILL);
-                let _ = crate::sys::waitpid(pid);
-                return Err(e);
-            }
-            // The monitor holds the claim from now on; our copy closes on return.
-            drop(undo.claim.take());
-            Ok(())
-        }
+/// A new container's first record, and the fifos `start` and its monitor talk through.
+pub fn save_with_fifos(dir: &std::path::Path, record: &Record) -> Result<()> {
+    record.save(dir)?;
+    for fifo in [START_FIFO, REPLY_FIFO] {
+        let p = dir.join(fifo);
+        crate::sys::mkfifo(&p).map_err(|e| Error::io(&e, format!("creating {}", p.display())))?;
     }
-}
-
-/// Bare digits, no newline, written through a temporary file and a rename.
-pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(cat(&[".", &name, ".tmp"]));
-    write_replacing(path, &tmp, pid.to_string().as_bytes(), 0o644)
-        .ctx_path("writing pid file", path)
+    Ok(())
 }

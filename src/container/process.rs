@@ -8,8 +8,7 @@ fn stat(pid: i32) -> Option<(char, u64)> {
     if pid <= 0 {
         return None;
     }
-    let pid = pid.to_string();
-    let path = crate::error::cat(&["/proc/", &pid, "/task/", &pid, "/stat"]);
+    let path = format!("/proc/{pid}/task/{pid}/stat");
     let text = std::fs::read_to_string(path).ok()?;
     // The command name is in parentheses and may contain spaces: fields restart after the last ')'.
     let rest = text.get(text.rfind(')')? + 2..)?;

@@ -1,21 +1,43 @@
 //! `delete`: end what still runs (with `--force`), then remove every trace: the state dir, the
-//! firmware copy and the core claim.
+//! firmware copy and the core claim; then run the bundle's `poststop` hooks.
 
 use crate::cli::Global;
-use crate::error::{cat, Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::oci::status::Status;
 use crate::platform::{claim, firmware};
 
-use super::{stop, Container};
+use super::{dir_of, lock, stop, Container, STATE_FILE};
+
+/// Delete container `id`. With `force` a running one is stopped first and an unknown id is
+/// not an error.
+pub fn delete_by_id(g: &Global, id: &str, force: bool) -> Result<()> {
+    crate::oci::id::validate(id)?;
+    let dir = dir_of(&g.root, id);
+    if dir.is_dir() && !dir.join(STATE_FILE).exists() {
+        // What a create that died before writing its record left behind (a create still at
+        // work holds the lock: this waits for it).
+        let _lock = lock(&dir)?;
+        if !dir.join(STATE_FILE).exists() {
+            firmware::unstage(&g.host, id);
+            claim::remove_all_of(&g.host, &g.root.to_string_lossy(), id);
+            return std::fs::remove_dir_all(&dir).ctx_path("removing", &dir);
+        }
+    }
+    let (c, _lock) = match Container::load_locked(&g.root, id) {
+        Ok(c) => c,
+        Err(_) if force && !dir.exists() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    delete(g, &c, force)
+}
 
 pub fn delete(g: &Global, c: &Container, force: bool) -> Result<()> {
     let seen = c.seen(&g.host);
     if !seen.status.can_delete() && !force {
-        return Err(Error::new(cat(&[
-            "container ",
-            &c.record.id,
-            " is running: stop it with kill first, or use delete --force",
-        ])));
+        return Err(Error::new(format!(
+            "container {} is running: stop it with kill first, or use delete --force",
+            c.record.id
+        )));
     }
     match seen.status {
         Status::Running | Status::Created if c.monitor_alive() => {
@@ -33,6 +55,8 @@ pub fn delete(g: &Global, c: &Container, force: bool) -> Result<()> {
             }
         }
     }
+    // The state the poststop hooks receive: the container as it ends.
+    let last_state = crate::oci::hooks::state_json(g, c).unwrap_or_default();
     if !c.record.firmware.is_empty() {
         firmware::unstage(&g.host, &c.record.id);
     }
@@ -47,6 +71,7 @@ pub fn delete(g: &Global, c: &Container, force: bool) -> Result<()> {
             &c.record.id,
         );
     }
-    std::fs::remove_dir_all(&c.dir)
-        .map_err(|e| Error::io(&e, cat(&["removing ", &c.dir.to_string_lossy()])))
+    std::fs::remove_dir_all(&c.dir).ctx_path("removing", &c.dir)?;
+    crate::oci::hooks::run_after(g, c, "poststop", &last_state);
+    Ok(())
 }

@@ -7,15 +7,20 @@
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType};
 
 use crate::cli::Global;
-use crate::error::{cat, Context, Error, Result};
-use crate::oci::bundle::{read_config, Bundle};
+use crate::error::{Error, Result};
+use crate::oci::bundle::Bundle;
 
-use super::create::{save, save_with_fifos, write_pid_file, Request};
-use super::{process, write_atomic, Exit, Record, EXIT_FILE, REPLY_FIFO, STARTED_FILE};
+use super::create::{save_with_fifos, Request};
+use super::record::write_atomic;
+use super::spawn::{spawn, Spawn};
+use super::statedir::NewDir;
+use super::{process, Container, Exit, Record, REPLY_FIFO, STARTED_FILE};
 
 /// What `state` shows as the guard of a container that holds no core.
 pub const GUARD: &str = "none";
@@ -25,101 +30,77 @@ pub fn is_sandbox(bundle: &Bundle) -> bool {
         || bundle.annotation("io.kubernetes.cri-o.ContainerType") == Some("sandbox")
 }
 
-/// Record the sandbox and fork its monitor; on failure nothing is left.
-pub fn create(g: &Global, req: &Request, dir: &Path, bundle: &Bundle) -> Result<i32> {
-    let namespaces = namespaces(bundle)?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&g.root)
-        .ctx_path("creating state root", &g.root)?;
-    if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(Error::new(cat(&["container ", &req.id, " already exists"])));
-        }
-        return Err(Error::io(&e, cat(&["creating ", &dir.to_string_lossy()])));
-    }
-    let made = spawn(g, req, dir, bundle, &namespaces);
-    if made.is_err() {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    made.map(|()| 0)
-}
-
-fn spawn(
+/// Record the sandbox and start its monitor; on failure nothing is left.
+pub fn create(
     g: &Global,
     req: &Request,
-    dir: &Path,
     bundle: &Bundle,
-    namespaces: &[Namespace],
-) -> Result<()> {
-    let lock = super::lock(dir)?;
+    dir: NewDir,
+    lock: std::fs::File,
+) -> Result<i32> {
+    let namespaces: Vec<LinuxNamespace> = bundle
+        .config
+        .linux
+        .as_ref()
+        .map(|l| l.namespaces.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| held(n.typ()))
+        .collect();
     let record = Record {
         id: req.id.clone(),
         bundle: bundle.dir.to_string_lossy().into_owned(),
         created: crate::report::rfc3339_now(),
         guard: String::from(GUARD),
         annotations: bundle.config.annotations.clone(),
+        hooks: bundle.config.hooks.clone(),
         ..Record::default()
     };
-    save_with_fifos(dir, &record)?;
-    let (ready_read, ready_write) = crate::sys::pipe().ctx("creating a pipe")?;
-    match crate::sys::fork().ctx("starting the sandbox monitor")? {
-        crate::sys::Forked::Child => {
-            drop(ready_read);
-            drop(lock);
-            run(dir, record, namespaces, ready_write)
-        }
-        crate::sys::Forked::Parent(pid) => {
-            drop(ready_write);
-            let mut answer = String::new();
-            let _ = std::fs::File::from(ready_read).read_to_string(&mut answer);
-            if answer != "ok" {
-                let _ = crate::sys::waitpid(pid);
-                return Err(Error::new(if answer.is_empty() {
-                    String::from("the sandbox monitor failed to start")
-                } else {
-                    answer
-                }));
-            }
-            crate::report::debug(
-                g,
-                &cat(&["pod sandbox ", &req.id, ": monitor ", &pid.to_string()]),
-            );
-            if let Some(p) = &req.pid_file {
-                if let Err(e) = write_pid_file(p, pid) {
-                    let _ = crate::sys::kill(pid, libc::SIGKILL);
-                    let _ = crate::sys::waitpid(pid);
-                    return Err(e);
-                }
-            }
-            Ok(())
-        }
+    save_with_fifos(&dir.path, &record)?;
+    let state_dir = dir.path.clone();
+    let (pid, _lock) = spawn(
+        Spawn {
+            what: "the sandbox monitor",
+            lock,
+            pid_file: req.pid_file.as_deref(),
+            terminal: None,
+        },
+        move |ready| run(&state_dir, record, &namespaces, ready),
+    )?;
+    crate::report::debug(g, &format!("pod sandbox {}: monitor {pid}", req.id));
+    let hooks =
+        Container::load(&g.root, &req.id).and_then(|c| crate::oci::hooks::run_create_hooks(g, &c));
+    if let Err(e) = hooks {
+        let _ = crate::sys::kill(pid, libc::SIGKILL);
+        let _ = crate::sys::waitpid(pid);
+        return Err(e);
     }
+    dir.keep();
+    Ok(0)
 }
 
 /// The sandbox monitor: answers `start`, ends with 128+N on signal N. Never returns.
-fn run(dir: &Path, mut record: Record, namespaces: &[Namespace], ready: OwnedFd) -> ! {
+fn run(dir: &Path, mut record: Record, namespaces: &[LinuxNamespace], ready: OwnedFd) -> ! {
     crate::sys::setsid();
     let mut ready = std::fs::File::from(ready);
-    let mut setup = || -> std::result::Result<(OwnedFd, std::fs::File), String> {
+    let mut setup = || -> Result<(OwnedFd, std::fs::File)> {
         for ns in namespaces {
             enter(ns)?;
         }
         let signals = crate::sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT])
-            .map_err(|e| cat(&["sandbox monitor: signalfd: ", &e.to_string()]))?;
+            .map_err(|e| Error::io(&e, "sandbox monitor: signalfd"))?;
         let requests = super::control::open_requests(dir)
-            .map_err(|e| cat(&["sandbox monitor: opening the start fifo: ", &e.to_string()]))?;
+            .map_err(|e| Error::io(&e, "sandbox monitor: opening the start fifo"))?;
         let me = std::process::id() as i32;
         record.pid = me;
         record.pid_start = process::start_time(me).unwrap_or(0);
-        save(dir, &record).map_err(|e| e.msg)?;
+        record.save(dir)?;
         Ok((signals, requests))
     };
     let (signals, mut requests) = match setup() {
         Ok(s) => s,
-        Err(msg) => {
-            let _ = ready.write_all(msg.as_bytes());
+        Err(e) => {
+            let _ = ready.write_all(e.msg.as_bytes());
             crate::sys::exit_now(1)
         }
     };
@@ -140,9 +121,9 @@ fn run(dir: &Path, mut record: Record, namespaces: &[Namespace], ready: OwnedFd)
             if let Some(sig) = crate::sys::signalfd_read(&signals) {
                 let exit = Exit {
                     code: 128 + sig,
-                    reason: cat(&["stopped by signal ", super::stop::signal_name(sig)]),
+                    reason: format!("stopped by signal {}", super::stop::signal_name(sig)),
                 };
-                let _ = write_atomic(dir, EXIT_FILE, exit.to_json().as_bytes());
+                let _ = exit.save(dir);
                 crate::sys::die_by_signal(sig);
             }
         }
@@ -162,85 +143,42 @@ fn run(dir: &Path, mut record: Record, namespaces: &[Namespace], ready: OwnedFd)
     }
 }
 
-/// A namespace of the pod that the sandbox holds.
-struct Namespace {
-    kind: String,
-    /// Join this one (e.g. the network namespace the engine made); empty: a new one.
-    path: String,
-}
-
-/// `linux.namespaces` of a bundle config.
-fn parse_namespaces(data: &[u8]) -> std::result::Result<Vec<Namespace>, String> {
-    let doc = crate::json::parse(data)?;
-    crate::json::At::root(&doc)
-        .get("linux")?
-        .get("namespaces")?
-        .each(|n| {
-            Ok(Namespace {
-                kind: n.need("type")?.string()?,
-                path: n.get("path")?.string()?,
-            })
-        })
-}
-
-/// The CLONE_NEW* flag of the namespaces a sandbox holds. The others mean nothing to a pod of
-/// firmware: a new pid namespace would hold only the monitor's children, and there is no mount
-/// tree, user or cgroup to separate.
-fn flag(kind: &str) -> Option<i32> {
-    match kind {
-        "ipc" => Some(libc::CLONE_NEWIPC),
-        "uts" => Some(libc::CLONE_NEWUTS),
-        "network" => Some(libc::CLONE_NEWNET),
-        _ => None,
-    }
-}
-
-/// The namespaces in the bundle's `linux.namespaces` that the sandbox holds.
-fn namespaces(bundle: &Bundle) -> Result<Vec<Namespace>> {
-    let path = bundle.dir.join("config.json");
-    let data = match read_config(&path) {
-        Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&e, cat(&["reading ", &path.to_string_lossy()]))),
-    };
-    let mut all = parse_namespaces(&data).map_err(|e| {
-        Error::new(cat(&[
-            "invalid linux.namespaces in ",
-            &path.to_string_lossy(),
-            ": ",
-            &e,
-        ]))
-    })?;
-    all.retain(|n| flag(&n.kind).is_some());
-    Ok(all)
+/// The namespaces a sandbox holds. The others mean nothing to a pod of firmware: a new pid
+/// namespace would hold only the monitor's children, and there is no mount tree, user or
+/// cgroup to separate.
+fn held(kind: LinuxNamespaceType) -> bool {
+    matches!(
+        kind,
+        LinuxNamespaceType::Ipc | LinuxNamespaceType::Uts | LinuxNamespaceType::Network
+    )
 }
 
 /// Enter one namespace of the pod: a new one, or the one at its path.
-fn enter(ns: &Namespace) -> std::result::Result<(), String> {
-    let Some(flag) = flag(&ns.kind) else {
-        return Ok(());
+fn enter(ns: &LinuxNamespace) -> Result<()> {
+    let flag = ns.typ() as i32;
+    let kind = match ns.typ() {
+        LinuxNamespaceType::Network => "network",
+        LinuxNamespaceType::Ipc => "ipc",
+        _ => "uts",
     };
+    let path: Option<&PathBuf> = ns.path().as_ref().filter(|p| !p.as_os_str().is_empty());
     let failed = |what: &str, e: std::io::Error| {
-        cat(&[
-            "pod sandbox: cannot ",
-            what,
-            " its ",
-            &ns.kind,
-            " namespace",
-            if ns.path.is_empty() { "" } else { " " },
-            &ns.path,
-            ": ",
-            &crate::sys::strerror(e.raw_os_error().unwrap_or(libc::EIO)),
-        ])
+        let at = path
+            .map(|p| format!(" {}", p.display()))
+            .unwrap_or_default();
+        Error::io(
+            &e,
+            format!("pod sandbox: cannot {what} its {kind} namespace{at}"),
+        )
     };
-    if ns.path.is_empty() {
+    let Some(path) = path else {
         return crate::sys::unshare(flag).map_err(|e| failed("create", e));
-    }
+    };
     // Never block on what is not a namespace file (a planted FIFO).
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(&ns.path)
+        .open(path)
         .map_err(|e| failed("open", e))?;
     crate::sys::setns(&file, flag).map_err(|e| failed("join", e))
 }

@@ -1,7 +1,7 @@
 //! Ending a container from the outside (`kill`, `delete --force`): which signals end a firmware,
 //! stopping a core and checking it really went offline, and stopping the monitor.
 
-use crate::error::{cat, Error, Result};
+use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::platform::remoteproc::Core;
 
@@ -38,11 +38,10 @@ pub fn parse_signal(text: &str) -> Result<i32> {
             .take(32)
             .flat_map(char::escape_default)
             .collect();
-        Error::new(cat(&[
-            "signal ",
-            &shown,
-            " does not stop a firmware and has no other meaning here: use TERM, INT, QUIT or KILL",
-        ]))
+        Error::new(format!(
+            "signal {shown} does not stop a firmware and has no other meaning here: use TERM, \
+             INT, QUIT or KILL"
+        ))
     })
 }
 
@@ -56,7 +55,7 @@ pub fn stop_core(core: &Core) -> Result<()> {
         }
         return Err(Error::os(
             errno,
-            cat(&["stopping core ", &core.label(), " (", &state, ")"]),
+            format!("stopping core {} ({state})", core.label()),
         ));
     }
     still_running(core)
@@ -72,11 +71,11 @@ pub fn clear_crash(host: &Host, core: &Core) -> Result<()> {
     crate::platform::remoteproc::write_attr(&recovery, "recover").map_err(|e| {
         Error::io(
             &e,
-            cat(&[
-                "core ",
-                &core.label(),
-                " stays crashed: this kernel cannot stop a crashed core, and recovering it failed",
-            ]),
+            format!(
+                "core {} stays crashed: this kernel cannot stop a crashed core, and recovering \
+                 it failed",
+                core.label()
+            ),
         )
     })?;
     let end = std::time::Instant::now() + std::time::Duration::from_secs(2);
@@ -90,14 +89,11 @@ pub fn clear_crash(host: &Host, core: &Core) -> Result<()> {
 pub fn still_running(core: &Core) -> Result<()> {
     let state = core.state().unwrap_or_default();
     if state == "running" || state == "attached" {
-        return Err(Error::new(cat(&[
-            "core ",
-            &core.label(),
-            " is still ",
-            &state,
-            " after stop: someone else holds a reference to it (a start through sysfs or \
-             /dev/remoteprocN outside this runtime); stop it there",
-        ])));
+        return Err(Error::new(format!(
+            "core {} is still {state} after stop: someone else holds a reference to it (a start \
+             through sysfs or /dev/remoteprocN outside this runtime); stop it there",
+            core.label()
+        )));
     }
     Ok(())
 }
@@ -109,7 +105,7 @@ pub fn still_running(core: &Core) -> Result<()> {
 /// Waits until the monitor is gone.
 pub fn kill(host: &Host, c: &Container, sig: i32, monitor_lost: bool) -> Result<()> {
     let (pid, start) = (c.record.pid, c.record.pid_start);
-    let reason = cat(&["stopped by signal ", signal_name(sig)]);
+    let reason = format!("stopped by signal {}", signal_name(sig));
     if monitor_lost {
         if let Some(core) = c.core(host) {
             stop_core(&core)?;
@@ -123,11 +119,9 @@ pub fn kill(host: &Host, c: &Container, sig: i32, monitor_lost: bool) -> Result<
         crate::sys::kill(pid, sig).map_err(|e| Error::io(&e, "signalling the monitor"))?;
     }
     if !process::wait_gone(pid, start, 10_000) {
-        return Err(Error::new(cat(&[
-            "the monitor (pid ",
-            &pid.to_string(),
-            ") did not end within 10 s of the signal",
-        ])));
+        return Err(Error::new(format!(
+            "the monitor (pid {pid}) did not end within 10 s of the signal"
+        )));
     }
     if sig == libc::SIGKILL {
         if c.started() || !c.record.adopted {

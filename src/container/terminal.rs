@@ -8,7 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use crate::error::{cat, Context, Error, Result};
+use crate::error::{Context, Error, Result};
 
 pub struct Terminal {
     socket: UnixStream,
@@ -19,9 +19,12 @@ pub struct Terminal {
 
 /// Connect to the engine's console socket and open a pseudo-terminal; changes nothing.
 pub fn open(socket: &Path) -> Result<Terminal> {
-    let shown = socket.to_string_lossy();
-    let stream = UnixStream::connect(socket)
-        .map_err(|e| Error::io(&e, cat(&["cannot connect to the console socket ", &shown])))?;
+    let stream = UnixStream::connect(socket).map_err(|e| {
+        Error::io(
+            &e,
+            format!("cannot connect to the console socket {}", socket.display()),
+        )
+    })?;
     let (master, name) = crate::sys::open_pty().ctx("creating a terminal for the container")?;
     let slave = std::fs::OpenOptions::new()
         .read(true)

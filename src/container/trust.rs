@@ -5,22 +5,17 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::error::{cat, Error, Result};
+use crate::error::{Error, Result};
 use crate::platform::firmware;
 
 use super::Record;
 
-/// A state file larger than this was not written by `create`.
-pub const STATE_MAX: u64 = 1 << 20;
-
 fn untrusted(dir: &Path, why: &str) -> Error {
-    Error::new(cat(&[
-        "state directory ",
-        &dir.to_string_lossy(),
-        " cannot be trusted: ",
-        why,
-        "; it was not left so by hybrid-runtime: inspect it and remove it by hand",
-    ]))
+    Error::new(format!(
+        "state directory {} cannot be trusted: {why}; it was not left so by hybrid-runtime: \
+         inspect it and remove it by hand",
+        dir.display()
+    ))
 }
 
 /// `dir` is a directory (not a link to one), ours, and writable by nobody else.
@@ -38,34 +33,22 @@ pub fn check_dir(dir: &Path) -> Result<()> {
     if meta.uid() != crate::sys::euid() {
         return Err(untrusted(
             dir,
-            &cat(&["it is owned by uid ", &meta.uid().to_string()]),
+            &format!("it is owned by uid {}", meta.uid()),
         ));
     }
     if meta.mode() & 0o022 != 0 {
         return Err(untrusted(
             dir,
-            &cat(&[
-                "others may write to it (mode ",
-                &format_mode(meta.mode()),
-                ")",
-            ]),
+            &format!("others may write to it (mode {:04o})", meta.mode() & 0o777),
         ));
     }
     Ok(())
 }
 
-fn format_mode(mode: u32) -> String {
-    let digits: String = [6, 3, 0]
-        .iter()
-        .map(|s| char::from(b'0' + ((mode >> s) & 7) as u8))
-        .collect();
-    cat(&["0", &digits])
-}
-
 /// The record names this container, a core as `remoteprocN`, its own firmware copy, and a
 /// process id that is one process.
 pub fn check_record(r: &Record, id: &str) -> Result<()> {
-    let bad = |why: &str| Error::new(cat(&["state of container ", id, " is not valid: ", why]));
+    let bad = |why: &str| Error::new(format!("state of container {id} is not valid: {why}"));
     if r.id != id {
         return Err(bad("it was written for another container id"));
     }
@@ -91,7 +74,7 @@ pub fn check_record(r: &Record, id: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_record, format_mode, Record};
+    use super::{check_record, Record};
 
     #[test]
     fn refuses_records_that_point_elsewhere() {
@@ -116,6 +99,5 @@ mod tests {
             change(&mut r);
             assert!(check_record(&r, "a").is_err());
         }
-        assert_eq!(format_mode(0o40755), "0755");
     }
 }

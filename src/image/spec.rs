@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{cat, Result};
 use crate::json::At;
-use crate::oci::bundle::{caller_env, Config, Process, Root};
+use crate::oci::bundle::{caller_env, root_at, Config, Process};
 
 /// How a layer blob is compressed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -132,9 +132,7 @@ impl Chosen {
         annotations.insert(String::from(DIGEST_KEY), self.digest.clone());
         Ok(Config {
             oci_version: String::from("1.0.2"),
-            root: Some(Root {
-                path: String::from("rootfs"),
-            }),
+            root: Some(root_at("rootfs")),
             process: Some(Process {
                 args,
                 env,
@@ -145,6 +143,7 @@ impl Chosen {
                 terminal: false,
             }),
             annotations,
+            ..Config::default()
         })
     }
 }

@@ -1,6 +1,6 @@
 //! Container ids: runc's rules (`[A-Za-z0-9_+.-]+`, not `.` or `..`) and at most 128 bytes.
 
-use crate::error::{cat, Error, Result};
+use crate::error::{Error, Result};
 
 pub const MAX_LEN: usize = 128;
 
@@ -14,18 +14,15 @@ pub fn validate(id: &str) -> Result<()> {
             .take(MAX_LEN)
             .flat_map(char::escape_default)
             .collect();
-        return Err(Error::new(cat(&[
-            "invalid container id \"",
-            &shown,
-            "\": use letters, digits and _ + . - only (not . or ..)",
-        ])));
+        return Err(Error::new(format!(
+            "invalid container id \"{shown}\": use letters, digits and _ + . - only (not . or ..)"
+        )));
     }
     if id.len() > MAX_LEN {
-        return Err(Error::new(cat(&[
-            "invalid container id: longer than ",
-            &MAX_LEN.to_string(),
-            " bytes",
-        ])));
+        return Err(Error::new(format!(
+            "invalid container id: longer than {} bytes",
+            MAX_LEN
+        )));
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! their rules, the firmware path inside the root filesystem, and core selection.
 
 pub mod bundle;
+pub mod hooks;
 pub mod id;
 pub mod rootfs;
 pub mod select;

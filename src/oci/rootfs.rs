@@ -5,7 +5,7 @@
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{cat, Error, Result};
+use crate::error::{Error, Result};
 
 const MAX_SYMLINKS: usize = 40;
 /// A firmware file larger than this is refused before it is read.
@@ -29,27 +29,25 @@ pub fn find(rootfs: &Path, arg0: &str, cwd: &str, path_env: Option<&str>) -> Res
         ));
     }
     if arg0.split('/').any(|c| c == "..") {
-        return Err(Error::new(cat(&[
-            "firmware path ",
-            arg0,
-            " contains \"..\": it must stay inside the root filesystem",
-        ])));
+        return Err(Error::new(format!(
+            "firmware path {arg0} contains \"..\": it must stay inside the root filesystem"
+        )));
     }
     let cwd = if cwd.is_empty() { "/" } else { cwd };
     let mut candidates = Vec::new();
     if arg0.starts_with('/') {
         candidates.push(arg0.to_string());
     } else if arg0.contains('/') {
-        candidates.push(cat(&[cwd, "/", arg0]));
+        candidates.push(format!("{cwd}/{arg0}"));
     } else {
         for dir in path_env
             .unwrap_or("")
             .split(':')
             .filter(|d| d.starts_with('/'))
         {
-            candidates.push(cat(&[dir, "/", arg0]));
+            candidates.push(format!("{dir}/{arg0}"));
         }
-        candidates.push(cat(&[cwd, "/", arg0]));
+        candidates.push(format!("{cwd}/{arg0}"));
     }
     for c in &candidates {
         match walk(rootfs, c)? {
@@ -57,12 +55,10 @@ pub fn find(rootfs: &Path, arg0: &str, cwd: &str, path_env: Option<&str>) -> Res
             None => continue,
         }
     }
-    Err(Error::new(cat(&[
-        "firmware ",
-        arg0,
-        " not found in the root filesystem ",
-        &rootfs.to_string_lossy(),
-    ])))
+    Err(Error::new(format!(
+        "firmware {arg0} not found in the root filesystem {}",
+        rootfs.display()
+    )))
 }
 
 /// Walk `path` (relative to the rootfs) resolving symlinks inside it. `Ok(None)`: not found.
@@ -78,11 +74,9 @@ fn walk(rootfs: &Path, path: &str) -> Result<Option<Vec<String>>> {
     while let Some(comp) = todo.pop() {
         if comp == ".." {
             if done.pop().is_none() {
-                return Err(Error::new(cat(&[
-                    "firmware path ",
-                    path,
-                    " leads outside the root filesystem",
-                ])));
+                return Err(Error::new(format!(
+                    "firmware path {path} leads outside the root filesystem"
+                )));
             }
             continue;
         }
@@ -92,29 +86,20 @@ fn walk(rootfs: &Path, path: &str) -> Result<Option<Vec<String>>> {
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
                 return Ok(None)
             }
-            Err(e) => return Err(Error::io(&e, cat(&["reading ", &here.to_string_lossy()]))),
+            Err(e) => return Err(Error::io(&e, format!("reading {}", here.display()))),
         };
         if meta.file_type().is_symlink() {
             links += 1;
             if links > MAX_SYMLINKS {
-                return Err(Error::new(cat(&[
-                    "too many symbolic links resolving firmware ",
-                    path,
-                ])));
+                return Err(Error::new(format!(
+                    "too many symbolic links resolving firmware {path}"
+                )));
             }
             let target =
                 std::fs::read_link(&here).map_err(|e| Error::io(&e, "reading a symbolic link"))?;
             let target = target.to_string_lossy().into_owned();
             if target.starts_with('/') {
-                return Err(Error::new(cat(&[
-                    "firmware path ",
-                    path,
-                    " goes through an absolute symbolic link (",
-                    &here.to_string_lossy(),
-                    " -> ",
-                    &target,
-                    "): links must be relative and stay inside the root filesystem",
-                ])));
+                return Err(Error::new(format!("firmware path {path} goes through an absolute symbolic link ({} -> {target}): links must be relative and stay inside the root filesystem", here.display())));
             }
             for c in target
                 .split('/')
@@ -141,15 +126,7 @@ fn join(rootfs: &Path, comps: &[String]) -> PathBuf {
 fn open(rootfs: &Path, comps: &[String], arg0: &str) -> Result<Image> {
     let path = join(rootfs, comps);
     let shown = path.to_string_lossy().into_owned();
-    let not_regular = || {
-        Error::new(cat(&[
-            "firmware ",
-            arg0,
-            " (",
-            &shown,
-            ") is not a regular file",
-        ]))
-    };
+    let not_regular = || Error::new(format!("firmware {arg0} ({shown}) is not a regular file"));
     // Never open a FIFO (it would block), a device (opening may act) or a directory.
     if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
         return Err(not_regular());
@@ -158,7 +135,7 @@ fn open(rootfs: &Path, comps: &[String], arg0: &str) -> Result<Image> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(&path)
-        .map_err(|e| Error::io(&e, cat(&["opening firmware ", &shown])))?;
+        .map_err(|e| Error::io(&e, format!("opening firmware {shown}")))?;
     let meta = file
         .metadata()
         .map_err(|e| Error::io(&e, "reading firmware"))?;
@@ -166,13 +143,10 @@ fn open(rootfs: &Path, comps: &[String], arg0: &str) -> Result<Image> {
         return Err(not_regular());
     }
     if meta.len() > MAX_FIRMWARE {
-        return Err(Error::new(cat(&[
-            "firmware ",
-            &shown,
-            " is larger than ",
-            &(MAX_FIRMWARE >> 20).to_string(),
-            " MiB: no remote core loads that much",
-        ])));
+        return Err(Error::new(format!(
+            "firmware {shown} is larger than {} MiB: no remote core loads that much",
+            (MAX_FIRMWARE >> 20).to_string()
+        )));
     }
     let basename = comps.last().cloned().unwrap_or_default();
     Ok(Image {
@@ -187,14 +161,12 @@ impl Image {
     /// Check that the file is a firmware image a core can load, reading only its headers.
     pub fn check(&self) -> Result<()> {
         let verdict = crate::platform::elf::check_file(&self.file, self.len)
-            .map_err(|e| Error::io(&e, cat(&["reading firmware ", &self.shown])))?;
+            .map_err(|e| Error::io(&e, format!("reading firmware {}", self.shown)))?;
         verdict.map_err(|why| {
-            Error::new(cat(&[
-                "firmware ",
-                &self.shown,
-                " is not a usable firmware image: ",
-                why,
-            ]))
+            Error::new(format!(
+                "firmware {} is not a usable firmware image: {why}",
+                self.shown
+            ))
         })
     }
 }

@@ -3,7 +3,7 @@
 //! that cannot pass annotations, and a board check against the device tree. No selector and one
 //! core → that core. Every error lists the cores available.
 
-use crate::error::{cat, Error, Result};
+use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::oci::bundle::Bundle;
 use crate::platform::devicetree;
@@ -29,11 +29,9 @@ pub fn if_running(bundle: &Bundle) -> Result<IfRunning> {
             "refuse" => Ok(IfRunning::Refuse),
             "stop" => Ok(IfRunning::Stop),
             "adopt" => Ok(IfRunning::Adopt),
-            other => Err(Error::new(cat(&[
-                "invalid io.hybrid-runtime.if-running \"",
-                other,
-                "\": use refuse, stop or adopt",
-            ]))),
+            other => Err(Error::new(format!(
+                "invalid io.hybrid-runtime.if-running \"{other}\": use refuse, stop or adopt"
+            ))),
         },
     }
 }
@@ -49,19 +47,19 @@ pub fn describe(cores: &[Core]) -> String {
             s.push_str(", ");
         }
         let state = c.state().unwrap_or_else(|_| String::from("unknown"));
-        s.push_str(&cat(&[&c.dev, " (", &c.name, ", ", &state, ")"]));
+        s.push_str(&format!("{} ({}, {state})", c.dev, c.name));
     }
     s
 }
 
 fn available(host: &Host, cores: &[Core]) -> String {
     if cores.is_empty() {
-        return cat(&[
-            "no remote processor found in ",
-            &host.remoteproc_class().to_string_lossy(),
-        ]);
+        return format!(
+            "no remote processor found in {}",
+            host.remoteproc_class().display()
+        );
     }
-    cat(&["available cores: ", &describe(cores)])
+    format!("available cores: {}", describe(cores))
 }
 
 fn matches(core: &Core, wanted: &str) -> bool {
@@ -84,17 +82,7 @@ pub fn choose(host: &Host, bundle: &Bundle) -> Result<Core> {
             .is_some_and(|m| m.eq_ignore_ascii_case(&board))
             || compatible.iter().any(|c| c.eq_ignore_ascii_case(&board));
         if !fits {
-            return Err(Error::new(cat(&[
-                "this board is not \"",
-                &board,
-                "\" (",
-                &from,
-                "): the device tree says model \"",
-                model.as_deref().unwrap_or("unknown"),
-                "\", compatible \"",
-                &compatible.join(", "),
-                "\"",
-            ])));
+            return Err(Error::new(format!("this board is not \"{board}\" ({from}): the device tree says model \"{}\", compatible \"{}\"", model.as_deref().unwrap_or("unknown"), compatible.join(", "))));
         }
     }
     match bundle.setting(CORE_KEYS, CORE_ENV) {
@@ -102,32 +90,14 @@ pub fn choose(host: &Host, bundle: &Bundle) -> Result<Core> {
             let found: Vec<&Core> = cores.iter().filter(|c| matches(c, &wanted)).collect();
             match found.as_slice() {
                 [one] => Ok((*one).clone()),
-                [] => Err(Error::new(cat(&[
-                    "no core \"",
-                    &wanted,
-                    "\" (",
-                    &from,
-                    "); ",
-                    &available(host, &cores),
-                ]))),
-                _ => Err(Error::new(cat(&[
-                    "several cores match \"",
-                    &wanted,
-                    "\" (",
-                    &from,
-                    "): name one by device (remoteprocN); ",
-                    &available(host, &cores),
-                ]))),
+                [] => Err(Error::new(format!("no core \"{wanted}\" ({from}); {}", available(host, &cores)))),
+                _ => Err(Error::new(format!("several cores match \"{wanted}\" ({from}): name one by device (remoteprocN); {}", available(host, &cores)))),
             }
         }
         None => match cores.as_slice() {
             [one] => Ok(one.clone()),
             _ if cores.is_empty() => Err(Error::new(available(host, &cores))),
-            _ => Err(Error::new(cat(&[
-                "several cores: choose one with the annotation io.hybrid-runtime.core or the \
-                 environment variable HYBRID_CORE (a name, an index or remoteprocN); ",
-                &available(host, &cores),
-            ]))),
+            _ => Err(Error::new(format!("several cores: choose one with the annotation io.hybrid-runtime.core or the environment variable HYBRID_CORE (a name, an index or remoteprocN); {}", available(host, &cores)))),
         },
     }
 }

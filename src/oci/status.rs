@@ -9,15 +9,6 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Creating => "creating",
-            Status::Created => "created",
-            Status::Running => "running",
-            Status::Stopped => "stopped",
-        }
-    }
-
     pub fn can_start(self) -> bool {
         self == Status::Created
     }

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 
-use crate::error::{cat, Context, Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::host::Host;
 
 pub struct Claim {
@@ -68,12 +68,10 @@ pub fn take(host: &Host, dev: &str, label: &str, root: &str, id: &str) -> Result
             .ctx_path("opening core claim", &path)?;
         if let Err(e) = crate::sys::flock(&file, true, true) {
             if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                return Err(Error::new(cat(&[
-                    "core ",
-                    label,
-                    " is used by container ",
-                    &holder_id(&path),
-                ])));
+                return Err(Error::new(format!(
+                    "core {label} is used by container {}",
+                    holder_id(&path)
+                )));
             }
             return Err(Error::io(&e, "locking core claim"));
         }
@@ -86,7 +84,7 @@ pub fn take(host: &Host, dev: &str, label: &str, root: &str, id: &str) -> Result
             continue;
         }
         file.set_len(0).ctx_path("writing core claim", &path)?;
-        file.write_all(cat(&[root, "\n", id, "\n"]).as_bytes())
+        file.write_all(format!("{root}\n{id}\n").as_bytes())
             .ctx_path("writing core claim", &path)?;
         return Ok(Claim { file, path });
     }

@@ -31,3 +31,13 @@ pub fn compatible(host: &Host) -> Vec<String> {
 pub fn core_compatible(core_dir: &Path) -> Vec<String> {
     strings(&core_dir.join("device/of_node/compatible"))
 }
+
+/// A core's device-tree node as a path below the tree's root (`/remoteproc@...`), or `None`
+/// when the core has no node: with the processor name, what identifies a core across a driver
+/// reload that registers another processor under the same `remoteprocN`.
+pub fn core_node(host: &Host, core_dir: &Path) -> Option<String> {
+    let node = std::fs::canonicalize(core_dir.join("device/of_node")).ok()?;
+    let base = std::fs::canonicalize(host.devicetree()).ok()?;
+    let rel = node.strip_prefix(base).ok()?;
+    Some(format!("/{}", rel.display()))
+}

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 
-use crate::error::{cat, Error, Result};
+use crate::error::{Error, Result};
 use crate::host::Host;
 
 /// The `firmware_class` path parameter as the kernel uses it: reading it back adds one
@@ -39,13 +39,7 @@ pub fn check_dir(host: &Host) -> Result<()> {
     let param = param(host);
     if param.contains('\n') || param.trim() != param {
         let shown: String = param.chars().flat_map(char::escape_default).collect();
-        return Err(Error::new(cat(&[
-            "the firmware_class path parameter \"",
-            &shown,
-            "\" contains a newline or surrounding spaces, so the kernel looks for firmware in a \
-             directory of that exact name: set it again without them \
-             (echo -n DIR > /sys/module/firmware_class/parameters/path)",
-        ])));
+        return Err(Error::new(format!("the firmware_class path parameter \"{shown}\" contains a newline or surrounding spaces, so the kernel looks for firmware in a directory of that exact name: set it again without them (echo -n DIR > /sys/module/firmware_class/parameters/path)")));
     }
     Ok(())
 }
@@ -59,16 +53,16 @@ pub fn search_dirs(host: &Host) -> String {
     if param != "/lib/firmware" {
         dirs.push(param);
     }
-    dirs.push(cat(&["/lib/firmware/updates/", release]));
+    dirs.push(format!("/lib/firmware/updates/{release}"));
     dirs.push(String::from("/lib/firmware/updates"));
-    dirs.push(cat(&["/lib/firmware/", release]));
+    dirs.push(format!("/lib/firmware/{release}"));
     dirs.push(String::from("/lib/firmware"));
     dirs.join(", ")
 }
 
 /// The name written to `firmware` for container `id`'s copy of `basename`.
 pub fn name_for(id: &str, basename: &str) -> String {
-    cat(&["hybrid-runtime/", id, "/", basename])
+    format!("hybrid-runtime/{id}/{basename}")
 }
 
 fn container_dir(host: &Host, id: &str) -> PathBuf {
@@ -88,7 +82,7 @@ pub fn stage(
     let dir = container_dir(host, id);
     let fail = |e: std::io::Error, what: &str| {
         let errno = e.raw_os_error().unwrap_or(libc::EIO);
-        let mut m = cat(&["cannot ", what, " in the firmware directory ", &fwdir]);
+        let mut m = format!("cannot {what} in the firmware directory {fwdir}");
         if errno == libc::EROFS || errno == libc::EACCES || errno == libc::EPERM {
             m.push_str(" (it must be writable: set the firmware_class path parameter to a writable directory)");
         }
@@ -98,11 +92,7 @@ pub fn stage(
     // The copy goes only into real directories of ours: never through a link planted in the
     // firmware directory (which may be shared), never into a directory others may write.
     let refuse = |d: &std::path::Path| {
-        Error::new(cat(&[
-            "refusing to copy the firmware into ",
-            &d.to_string_lossy(),
-            ": it is a symbolic link, not owned by this user, or writable by others",
-        ]))
+        Error::new(format!("refusing to copy the firmware into {}: it is a symbolic link, not owned by this user, or writable by others", d.display()))
     };
     if std::fs::symlink_metadata(&top).is_ok() && !own_dir(&top) {
         return Err(refuse(&top));
@@ -119,18 +109,13 @@ pub fn stage(
         // Copies are named by container id only: the same id under another state root (another
         // engine namespace) must not overwrite, and later delete, the copy a core runs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(Error::new(cat(&[
-                "the firmware copy ",
-                &dir.to_string_lossy(),
-                " already exists: a container with the same id runs under another state root \
-                 (ids must be unique across them), or a crashed create left it (remove it)",
-            ])))
+            return Err(Error::new(format!("the firmware copy {} already exists: a container with the same id runs under another state root (ids must be unique across them), or a crashed create left it (remove it)", dir.display())))
         }
         Err(e) => return Err(fail(e, "create a directory")),
         _ if !own_dir(&dir) => return Err(refuse(&dir)),
         _ => {}
     }
-    let tmp = dir.join(cat(&[".", basename, ".tmp"]));
+    let tmp = dir.join(format!(".{basename}.tmp"));
     let _ = std::fs::remove_file(&tmp);
     let written = std::fs::OpenOptions::new()
         .write(true)
