@@ -62,6 +62,11 @@ pub const APPLETS: &[Applet] = &[
         run: cmd::images::run,
     },
     Applet {
+        name: "info",
+        summary: "check whether this board is ready for firmware containers",
+        run: cmd::info::run,
+    },
+    Applet {
         name: "features",
         summary: "print what this runtime supports as JSON",
         run: cmd::features::run,

@@ -14,6 +14,7 @@ mod document;
 mod error;
 mod host;
 mod image;
+mod info;
 pub mod inputs;
 mod json;
 mod monitor;

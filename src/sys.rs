@@ -332,3 +332,29 @@ pub fn setns(ns: &impl AsRawFd, nstype: i32) -> io::Result<()> {
     // SAFETY: plain syscall on a descriptor we hold.
     cvt(unsafe { libc::setns(ns.as_raw_fd(), nstype) }).map(|_| ())
 }
+
+/// Whether this process may write in `path` (faccessat with the effective ids); changes nothing.
+pub fn can_write(path: &Path) -> io::Result<bool> {
+    let c = cstr(path)?;
+    // SAFETY: c is a valid NUL-terminated path; no memory is written.
+    let r = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = last();
+    match e.raw_os_error() {
+        Some(libc::EACCES) | Some(libc::EROFS) | Some(libc::EPERM) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// Bytes available to this process on the filesystem holding `path` (statvfs).
+pub fn free_bytes(path: &Path) -> io::Result<u64> {
+    let c = cstr(path)?;
+    // SAFETY: st is plain data written by statvfs; c is a valid NUL-terminated path.
+    unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        cvt(libc::statvfs(c.as_ptr(), &mut st))?;
+        Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+    }
+}

@@ -5,6 +5,7 @@ pub mod delete;
 pub mod features;
 pub mod format;
 pub mod images;
+pub mod info;
 pub mod kill;
 pub mod list;
 pub mod logs;
