@@ -3,6 +3,7 @@
 mod attached;
 mod errors;
 mod fallback;
+mod info;
 mod interrupted;
 mod kernel;
 mod lifecycle;
@@ -137,6 +138,10 @@ pub const ALL: &[Scenario] = &[
     check(
         "runtime: logs from an endpoint created through rpmsg_ctrl",
         logs::created_endpoint,
+    ),
+    check(
+        "runtime: info reports the kernel's cores, debugfs and rpmsg drivers",
+        info::reports_the_kernel,
     ),
     check(
         "runtime: two cores and no selector",
