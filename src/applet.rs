@@ -105,7 +105,8 @@ const USAGE: &str = "Usage: hybrid-runtime [GLOBAL OPTIONS] <COMMAND> [ARGS]
 OCI runtime for the microcontroller cores of hybrid SoCs (Linux remoteproc).
 
 Global options:
-  --root <DIR>          container state (default /run/hybrid-runtime)
+  --root <DIR>          container state (default /run/hybrid-runtime; for users other
+                        than root, $XDG_RUNTIME_DIR/hybrid-runtime when that is set)
   --log <FILE>          append errors to FILE
   --log-format <FMT>    text (default) or json
   --host-root <DIR>     resolve sysfs, /dev and firmware paths under DIR (default /)
