@@ -406,10 +406,11 @@ fn broken_images_are_refused_naming_the_file_and_blob() {
             w.layers[0]
         ),
     );
+    // A gzip blob said to be zstd.
     let mut zstd = base.clone();
     zstd.layer_media_type = Some("application/vnd.oci.image.layer.v1.tar+zstd".into());
-    let (p, _) = t.write(&zstd, Format::OciLayout, "zstd");
-    t.refused(&p, "zstd-compressed layers are not supported");
+    let (p, w) = t.write(&zstd, Format::OciLayout, "zstd");
+    t.refused(&p, &format!("layer 1 ({}): bad zstd data", w.layers[0]));
     let mut manifest_type = base.clone();
     manifest_type.manifest_media_type = "application/x-manifest".into();
     let (p, w) = t.write(&manifest_type, Format::OciLayout, "manifest-type");
