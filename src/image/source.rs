@@ -62,7 +62,7 @@ impl Blob {
 
 impl Read for Blob {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = usize::try_from(self.end - self.pos).unwrap_or(usize::MAX);
+        let left = usize::try_from(self.end.saturating_sub(self.pos)).unwrap_or(usize::MAX);
         let n = buf.len().min(left);
         if n == 0 {
             return Ok(0);

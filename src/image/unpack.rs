@@ -168,7 +168,8 @@ impl Unpacker {
                 ))
                 .into())
             }
-            Kind::Global => Ok(()),
+            // Names no file (returned above).
+            Kind::Global => return Ok(()),
         };
         made.map_err(|err| Error::io(&err, format!("creating {}", self.shown(&target))))?;
         this_layer.insert(rel);
