@@ -1,18 +1,24 @@
 //! Every parser of outside input, reachable from outside the crate so that the fuzz targets
 //! (fuzz/) run exactly the code the runtime runs: bundle config and its settings, state
-//! records, firmware ELF checks, image index/manifest/config, tar entries, signal names,
-//! annotations and firmware output. Each returns the runtime's verdict; none may panic.
+//! records, firmware ELF checks, image index/manifest/config, layer streams and their
+//! unpacking, image archives, signal names, annotations and firmware output. Each returns the runtime's verdict; none may panic.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 
 use crate::console::config::LogConfig;
 use crate::container::stop::parse_signal;
 use crate::container::{Exit, Record};
-use crate::image::oci::{matches, Index, Manifest};
-use crate::image::spec::{Chosen, Compression, ImageConfig};
-use crate::image::{gzip, source, tar};
+use crate::image::blob::{from_json, Image};
+use crate::image::decompress::Decoder;
+use crate::image::meter::{drain, Meter};
+use crate::image::oci::{matches, show};
+use crate::image::reference::{self, Form};
+use crate::image::source::{clean, Files, Found};
+use crate::image::spec::{Chosen, Compression, Layer};
+use crate::image::{docker, entry};
 use crate::oci::bundle::{Bundle, Config};
 use crate::oci::select;
 
@@ -66,21 +72,22 @@ pub fn firmware_elf(data: &[u8]) -> Result<(), &'static str> {
     crate::platform::elf::check(data)
 }
 
-/// An image's `index.json`, manifest and config blobs.
+/// An image's `index.json`, manifest and config blobs, the bundle config built from a config,
+/// and a docker-archive's `manifest.json`.
 pub fn image_json(data: &[u8]) {
-    if let Ok(index) = crate::json::read(data, Index::read) {
-        for d in &index.manifests {
+    if let Ok(index) = from_json::<ImageIndex>(data) {
+        for d in index.manifests() {
             let _ = matches(d, "latest");
             let _ = matches(d, "sha256:00");
-            let _ = d.platform.as_ref().map(|p| p.show());
+            let _ = d.platform().as_ref().map(show);
         }
     }
-    if let Ok(manifest) = crate::json::read(data, Manifest::read) {
-        for layer in &manifest.layers {
-            let _ = Compression::of_media_type(&layer.media_type);
+    if let Ok(manifest) = from_json::<ImageManifest>(data) {
+        for layer in manifest.layers() {
+            let _ = Compression::of_media_type(layer.media_type());
         }
     }
-    if let Ok(config) = crate::json::read(data, ImageConfig::read) {
+    if let Ok(config) = from_json::<ImageConfiguration>(data) {
         let chosen = Chosen {
             digest: String::from("sha256:0"),
             config,
@@ -92,29 +99,80 @@ pub fn image_json(data: &[u8]) {
             let _ = bundle_settings(c);
         }
     }
+    let _ = from_json::<Vec<docker::Entry>>(data);
 }
 
-/// A tar stream (gzip-compressed or not), entry by entry, with the path cleaning unpacking does.
+/// A layer's tar stream (uncompressed, gzip or zstd, told by its first bytes), entry by entry
+/// as unpacking reads it, with the paths cleaned as unpacking does. Returns the entries.
 pub fn tar_entries(data: &[u8]) -> Result<usize, String> {
-    let mut plain = Vec::new();
-    let input: &[u8] = if data.starts_with(&gzip::MAGIC) {
-        let mut z = gzip::Gunzip::new(data).map_err(|e| e.to_string())?;
-        z.by_ref()
-            .take(1 << 20)
-            .read_to_end(&mut plain)
-            .map_err(|e| e.to_string())?;
-        &plain
-    } else {
-        data
-    };
-    let mut reader = tar::Reader::new(input);
+    let decoder = Decoder::new(data, Compression::Sniff).map_err(|e| e.to_string())?;
+    let mut stream = Meter::new(decoder, 1 << 20);
+    let mut archive = tar::Archive::new(&mut stream);
     let mut n = 0;
-    while let Some(e) = reader.next_entry().map_err(|e| e.msg)? {
-        let _ = source::clean(&e.path);
-        let _ = source::clean(&e.link);
+    for e in archive.entries().map_err(|e| e.to_string())? {
+        let mut e = e.map_err(|e| e.to_string())?;
+        let header = entry::read(&mut e).map_err(|e| e.to_string())?;
+        let _ = clean(&header.path);
+        let _ = clean(&header.link);
         n += 1;
     }
+    drain(&mut stream).map_err(|e| e.to_string())?;
     Ok(n)
+}
+
+/// A layer blob (`data`) unpacked into `dir/rootfs` as `create` unpacks one, at most `cap` bytes;
+/// `dir` is an empty directory the caller removes.
+pub fn unpack_layer(data: &[u8], dir: &Path, cap: u64) -> Result<(), String> {
+    std::fs::write(dir.join("layer"), data).map_err(|e| e.to_string())?;
+    let img = Image {
+        shown: String::from("layer"),
+        files: Files::Dir(dir.to_path_buf()),
+    };
+    let Ok(Found::Blob(blob)) = img.files.open("layer") else {
+        return Err(String::from("the layer file cannot be opened"));
+    };
+    let layer = Layer {
+        blob,
+        what: String::from("layer 1"),
+        compression: Compression::Sniff,
+        digest: Some(digest_of(data)),
+        diff_id: None,
+    };
+    let rootfs = dir.join("rootfs");
+    std::fs::create_dir(&rootfs).map_err(|e| e.to_string())?;
+    crate::image::unpack(&img, vec![layer], &rootfs, cap).map_err(|e| e.msg)
+}
+
+/// An image archive (`data`: an oci-archive or docker-archive) read as `create` reads one: its
+/// entries indexed, the manifest chosen, its blobs verified, the bundle config built and the
+/// layers unpacked into `dir/rootfs`, at most `cap` bytes. `dir` is an empty directory the caller
+/// removes.
+pub fn image_archive(data: &[u8], dir: &Path, cap: u64) -> Result<(), String> {
+    let file = dir.join("image.tar");
+    std::fs::write(&file, data).map_err(|e| e.to_string())?;
+    let Form::Image {
+        image,
+        reference,
+        docker,
+    } = reference::archive_file(&file).map_err(|e| e.msg)?
+    else {
+        return Ok(());
+    };
+    let chosen = crate::image::choose(&image, reference.as_deref(), docker).map_err(|e| e.msg)?;
+    let config = chosen
+        .bundle_config(&image.shown, "image")
+        .map_err(|e| e.msg)?;
+    let _ = bundle_settings(config);
+    let rootfs = dir.join("rootfs");
+    std::fs::create_dir(&rootfs).map_err(|e| e.to_string())?;
+    crate::image::unpack(&image, chosen.layers, &rootfs, cap).map_err(|e| e.msg)
+}
+
+/// `sha256:<hex>` of `data`.
+fn digest_of(data: &[u8]) -> String {
+    let mut meter = Meter::new(data, u64::MAX);
+    let _ = drain(&mut meter);
+    meter.digest()
 }
 
 /// A signal given to `kill`.

@@ -16,7 +16,6 @@ mod host;
 mod image;
 mod info;
 pub mod inputs;
-mod json;
 mod monitor;
 mod oci;
 mod platform;

@@ -7,10 +7,14 @@ mod common;
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::{names_in, reap, Out, Rt};
 use hybrid_sim::firmware::Firmware;
-use hybrid_sim::image::{blob_path, Entry, Format, Image, Layer, Written};
+use hybrid_sim::image::{
+    blob_path, gzip, layer_tar, Entry, Format, Image, Layer, Written, LAYER_GZIP, LAYER_TAR,
+    LAYER_ZSTD,
+};
 
 /// The runtime and simulator of tests/common, an image store, and extra environment.
 struct T {
@@ -406,10 +410,11 @@ fn broken_images_are_refused_naming_the_file_and_blob() {
             w.layers[0]
         ),
     );
+    // A gzip blob said to be zstd.
     let mut zstd = base.clone();
     zstd.layer_media_type = Some("application/vnd.oci.image.layer.v1.tar+zstd".into());
-    let (p, _) = t.write(&zstd, Format::OciLayout, "zstd");
-    t.refused(&p, "zstd-compressed layers are not supported");
+    let (p, w) = t.write(&zstd, Format::OciLayout, "zstd");
+    t.refused(&p, &format!("layer 1 ({}): bad zstd data", w.layers[0]));
     let mut manifest_type = base.clone();
     manifest_type.manifest_media_type = "application/x-manifest".into();
     let (p, w) = t.write(&manifest_type, Format::OciLayout, "manifest-type");
@@ -674,4 +679,345 @@ fn docker_archive_layers_linked_inside_the_archive_are_followed() {
     t.ok(&["delete", "--force", "l"]);
     std::fs::write(t.path("outside.tar"), archive("ccc.tar")).unwrap();
     t.refused("docker-archive:outside.tar", "layer ccc.tar is missing");
+}
+
+/// Point the first manifest of the layout at `dir` at `digest`; `name` picks the one with that
+/// ref name instead.
+fn set_digest(dir: &Path, name: Option<&str>, digest: &str) {
+    let mut idx = read_index(dir);
+    let list = idx["manifests"].as_array_mut().unwrap();
+    let d = match name {
+        Some(n) => list
+            .iter_mut()
+            .find(|d| d["annotations"]["org.opencontainers.image.ref.name"] == n)
+            .unwrap(),
+        None => &mut list[0],
+    };
+    d["digest"] = digest.into();
+    std::fs::write(dir.join("index.json"), idx.to_string()).unwrap();
+}
+
+#[test]
+fn bad_digests_in_the_index_are_refused_and_listed_without_a_crash() {
+    let t = T::new(&[]);
+    let img = Image::new(&firmware());
+    // 64 bytes after `sha256:`, and byte 19 inside a character.
+    let non_ascii = format!("sha256:0{}0", "é".repeat(31));
+
+    // In the store, `images` lists every entry (the bad one marked) and exits 0.
+    img.clone()
+        .tag("good:1")
+        .write(Format::OciLayout, &t.store)
+        .unwrap();
+    img.clone()
+        .tag("bad:1")
+        .write(Format::OciLayout, &t.store)
+        .unwrap();
+    set_digest(&t.store, Some("bad:1"), &non_ascii);
+    let table = t.ok(&["images"]);
+    assert_eq!(table.lines().count(), 3, "{table}");
+    let good = table.lines().nth(1).unwrap();
+    assert!(
+        good.starts_with("good:1 ") && good.contains("sha256:"),
+        "{table}"
+    );
+    let bad = table.lines().nth(2).unwrap();
+    assert!(bad.starts_with("bad:1 "), "{table}");
+    assert!(bad.contains("? (invalid index entry)"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&t.ok(&["images", "--format", "json"])).unwrap();
+    assert_eq!(json[1]["name"], "bad:1");
+    assert_eq!(json[1]["digest"], "");
+    // Creating from that store names the bad entry.
+    t.refused("good:1", "manifests[1].digest: Invalid encoded value");
+
+    // A layout: refused, naming the field and what is wrong with it.
+    let cases = [
+        (non_ascii.as_str(), "Invalid encoded value"),
+        ("sha256:0123", "Invalid digest length 4 expected 64"),
+        ("sha256", "missing ':' in digest"),
+    ];
+    for (i, (digest, why)) in cases.iter().enumerate() {
+        let (p, _) = t.write(&img, Format::OciLayout, &format!("bad-digest-{i}"));
+        set_digest(Path::new(&p), None, digest);
+        let err = t.refused(
+            &p,
+            "index.json (index.json) is not valid: manifests[0].digest: ",
+        );
+        assert!(err.contains(why), "{err}");
+    }
+}
+
+#[test]
+fn gzip_layers_are_read_whole_and_checked() {
+    let t = T::new(&[]);
+    let fw = firmware();
+    let tar = layer_tar(&[
+        file("a.txt", b"first member"),
+        file("b.txt", b"second member"),
+        file("firmware.elf", &fw),
+    ]);
+    // Two gzip members with the tar cut between them, as `cat a.gz b.gz` writes them.
+    let mut members = gzip(&tar[..700]);
+    members.extend(gzip(&tar[700..]));
+    let img = Image::new(&[])
+        .only_layers(vec![])
+        .compressed_layer(members, LAYER_GZIP, &tar);
+    for format in [Format::OciLayout, Format::DockerArchive] {
+        let (p, _) = t.write(&img, format, &format!("members-{format:?}"));
+        t.ok(&["create", &p, "m"]);
+        let rootfs = t.root.join("m/rootfs");
+        assert_eq!(
+            std::fs::read(rootfs.join("a.txt")).unwrap(),
+            b"first member"
+        );
+        assert_eq!(
+            std::fs::read(rootfs.join("b.txt")).unwrap(),
+            b"second member"
+        );
+        assert_eq!(std::fs::read(rootfs.join("firmware.elf")).unwrap(), fw);
+        t.ok(&["delete", "--force", "m"]);
+    }
+
+    // A wrong CRC or length in the trailer, and bytes after the last member: refused, naming
+    // the layer (its blob is what the manifest says: only the gzip data is wrong).
+    let whole = gzip(&tar);
+    let n = whole.len();
+    let mut crc = whole.clone();
+    crc[n - 8] ^= 1;
+    let mut length = whole.clone();
+    length[n - 4] ^= 1;
+    let mut trailing = whole.clone();
+    trailing.extend_from_slice(b"trailing garbage");
+    let checksum = "bad gzip data: corrupt gzip stream does not have a matching checksum";
+    for (name, blob, want) in [
+        ("crc", crc, checksum),
+        ("length", length, checksum),
+        ("trailing", trailing, "bad gzip data: invalid gzip header"),
+    ] {
+        let img = Image::new(&fw).compressed_layer(blob, LAYER_GZIP, &tar);
+        for format in [Format::OciLayout, Format::DockerArchive] {
+            let (p, w) = t.write(&img, format, &format!("{name}-{format:?}"));
+            let err = t.refused(&p, want);
+            let layer = match format {
+                Format::DockerArchive => format!("layer 2 ({}): ", w.docker_layer_paths[1]),
+                _ => format!("layer 2 ({}): ", w.layers[1]),
+            };
+            assert!(err.contains(&layer), "names {layer}: {err}");
+        }
+    }
+}
+
+#[test]
+fn zstd_layers_are_unpacked() {
+    let t = T::new(&[]);
+    let fw = firmware();
+    let tar = layer_tar(&[file("firmware.elf", &fw), file("notes.txt", b"zstd")]);
+    let frame = zstd::encode_all(&tar[..], 3).unwrap();
+    // Two frames one after the other (as parallel compressors write them).
+    let mut frames = zstd::encode_all(&tar[..1000], 19).unwrap();
+    frames.extend(zstd::encode_all(&tar[1000..], 1).unwrap());
+    let cases = [
+        (frame.clone(), Format::OciLayout),
+        (frames, Format::OciLayout),
+        // A docker-archive layer is recognised by its first bytes.
+        (frame, Format::DockerArchive),
+    ];
+    for (i, (blob, format)) in cases.into_iter().enumerate() {
+        let img = Image::new(&[])
+            .only_layers(vec![])
+            .compressed_layer(blob, LAYER_ZSTD, &tar);
+        let (p, _) = t.write(&img, format, &format!("zstd-{i}"));
+        let state = t.lifecycle(&p, &format!("z{i}"));
+        assert_eq!(state["status"], "created");
+    }
+    // The files are there while the container exists.
+    let img = Image::new(&[]).only_layers(vec![]).compressed_layer(
+        zstd::encode_all(&tar[..], 3).unwrap(),
+        LAYER_ZSTD,
+        &tar,
+    );
+    let (p, _) = t.write(&img, Format::OciArchive, "zstd.tar");
+    t.ok(&["create", &p, "z"]);
+    let rootfs = t.root.join("z/rootfs");
+    assert_eq!(std::fs::read(rootfs.join("firmware.elf")).unwrap(), fw);
+    assert_eq!(std::fs::read(rootfs.join("notes.txt")).unwrap(), b"zstd");
+    t.ok(&["delete", "--force", "z"]);
+}
+
+#[test]
+fn sparse_entries_are_refused() {
+    use std::os::unix::fs::FileExt;
+    let t = T::new(&[]);
+    let fw = firmware();
+    let src = t.path("sparse-src");
+    std::fs::create_dir_all(&src).unwrap();
+    let holes = std::fs::File::create(src.join("holes.bin")).unwrap();
+    holes.set_len(8 << 20).unwrap();
+    holes.write_all_at(b"data between holes", 4 << 20).unwrap();
+    drop(holes);
+    for (tar_format, sparse_mark) in [("gnu", &b"S"[..]), ("pax", &b"GNU.sparse."[..])] {
+        let out = t.path(&format!("sparse-{tar_format}.tar"));
+        let st = std::process::Command::new("tar")
+            .arg("--sparse")
+            .arg(format!("--format={tar_format}"))
+            .arg("-C")
+            .arg(&src)
+            .arg("-cf")
+            .arg(&out)
+            .arg("holes.bin")
+            .status()
+            .expect("GNU tar");
+        assert!(st.success());
+        let data = std::fs::read(&out).unwrap();
+        let marked = match tar_format {
+            "gnu" => data[156] == b'S',
+            _ => data.windows(sparse_mark.len()).any(|w| w == sparse_mark),
+        };
+        assert!(marked, "GNU tar wrote no sparse entry ({tar_format})");
+        let img = Image::new(&fw).raw_layer(data, LAYER_TAR);
+        for format in [Format::OciLayout, Format::DockerArchive] {
+            let (p, _) = t.write(&img, format, &format!("sparse-{tar_format}-{format:?}"));
+            let err = t.refused(&p, "is a GNU sparse file: refused");
+            assert!(
+                err.contains("layer 2 (") && err.contains("holes.bin"),
+                "names the layer and the entry: {err}"
+            );
+        }
+    }
+}
+
+fn mkfifo(p: &Path) {
+    let _ = std::fs::remove_file(p);
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn fifos_and_symlinks_in_a_layout_are_refused_without_waiting() {
+    let t = T::new(&[]);
+    let img = Image::new(&firmware());
+    // `create` must answer within the limit: a FIFO opened for reading would wait for a writer.
+    let create = |image: &str, want: &str| {
+        let mut c = t.command(&["create", image, "bad"]);
+        let o = t.output_within(&mut c, Duration::from_secs(20));
+        assert_ne!(o.code, -2, "create {image} waited on a FIFO");
+        assert_eq!(o.code, 1, "create {image}: {}", o.stderr);
+        assert!(o.stderr.contains(want), "expected {want:?}: {}", o.stderr);
+        t.assert_nothing_left("bad");
+    };
+    let (p, _) = t.write(&img, Format::OciLayout, "fifo-index");
+    mkfifo(&Path::new(&p).join("index.json"));
+    create(
+        &format!("oci:{p}"),
+        "index.json is not a regular file (a FIFO, device, directory or symlink): refused",
+    );
+
+    let (p, w) = t.write(&img, Format::OciLayout, "fifo-blob");
+    let blob = blob_path(&w.layers[0]);
+    mkfifo(&Path::new(&p).join(&blob));
+    create(&p, &format!("{blob} is not a regular file"));
+
+    // A blob that is a symlink (to its own content, even) is not followed.
+    let (p, w) = t.write(&img, Format::OciLayout, "symlink-blob");
+    let blob = Path::new(&p).join(blob_path(&w.config));
+    std::fs::rename(&blob, t.path("config-copy")).unwrap();
+    std::os::unix::fs::symlink(t.path("config-copy"), &blob).unwrap();
+    create(
+        &p,
+        &format!("{} is not a regular file", blob_path(&w.config)),
+    );
+
+    // An archive that is a FIFO.
+    let fifo = t.path("fifo.tar");
+    mkfifo(&fifo);
+    create(&format!("oci-archive:{}", fifo.display()), "image archive");
+}
+
+#[test]
+fn whiteouts_of_a_directory_itself_or_its_parent_are_refused() {
+    let t = T::new(&[]);
+    let fw = firmware();
+    for (hidden, entry) in [
+        ("", ".wh."),
+        (".", ".wh.."),
+        ("..", ".wh..."),
+        ("lib/.", "lib/.wh.."),
+        ("lib/..", "lib/.wh..."),
+    ] {
+        let img = Image::new(&fw).layer(vec![
+            Entry::Dir("lib".into()),
+            file("lib/keep", b"k"),
+            Entry::Whiteout(hidden.into()),
+        ]);
+        for format in [Format::OciLayout, Format::DockerArchive] {
+            let (p, _) = t.write(&img, format, &format!("wh-{}-{format:?}", hidden.len()));
+            let err = t.refused(
+                &p,
+                &format!(
+                    "entry {entry} is a whiteout of the directory that holds it or of its \
+                     parent: refused"
+                ),
+            );
+            assert!(err.contains("layer 2 ("), "names the layer: {err}");
+        }
+    }
+    // Another container's directory next to it stays as it was.
+    let (good, _) = t.write(&Image::new(&fw), Format::OciLayout, "good");
+    t.ok(&["create", &good, "keep"]);
+    let img = Image::new(&fw).layer(vec![Entry::Whiteout("..".into())]);
+    let (p, _) = t.write(&img, Format::OciLayout, "parent-whiteout");
+    let o = t.run(&["create", &p, "bad"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        std::fs::read(t.root.join("keep/rootfs/firmware.elf")).unwrap(),
+        fw
+    );
+    assert!(!t.root.join("bad").exists());
+    t.ok(&["delete", "--force", "keep"]);
+    t.assert_nothing_left("keep");
+}
+
+#[test]
+fn a_layer_found_at_its_end_not_to_match_its_digests_leaves_nothing() {
+    let t = T::new(&[]);
+    let fw = firmware();
+    // An uncompressed layer whose tar is intact but for one byte of the firmware: every entry
+    // unpacks before the blob's digest is known.
+    let (p, w) = t.write(&Image::new(&fw).gzip(false), Format::OciLayout, "late");
+    let blob = Path::new(&p).join(blob_path(&w.layers[0]));
+    let mut data = std::fs::read(&blob).unwrap();
+    let at = data
+        .windows(fw.len())
+        .position(|w| w == fw.as_slice())
+        .unwrap();
+    data[at + fw.len() / 2] ^= 0xff;
+    std::fs::write(&blob, &data).unwrap();
+    t.refused(
+        &p,
+        &format!(
+            "blob layer 1 ({}) does not match its digest (its content hashes to sha256:",
+            w.layers[0]
+        ),
+    );
+
+    // A gzip blob that is what the manifest says, holding a tar that is not what the config's
+    // diff id says.
+    let tar = layer_tar(&[file("firmware.elf", &fw)]);
+    let other = layer_tar(&[file("firmware.elf", b"another firmware")]);
+    let img = Image::new(&[])
+        .only_layers(vec![])
+        .compressed_layer(gzip(&tar), LAYER_GZIP, &other);
+    let (p, w) = t.write(&img, Format::OciLayout, "diff-id");
+    t.refused(
+        &p,
+        &format!(
+            "layer 1 ({}): does not match its digest in the image config ({}; its content \
+             hashes to {})",
+            w.layers[0],
+            hybrid_sim::image::digest(&other),
+            hybrid_sim::image::digest(&tar)
+        ),
+    );
 }

@@ -1,4 +1,4 @@
-//! A layer or image archive (plain or gzip), entry by entry, with the paths cleaned as unpacking does.
+//! A layer's tar stream (plain, gzip or zstd), entry by entry, with the paths cleaned as unpacking does.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = hybrid_runtime::inputs::tar_entries(data);

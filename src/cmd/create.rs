@@ -7,9 +7,10 @@ use argh::FromArgs;
 
 use crate::cli::{self, Global};
 use crate::container::create::{self, Request};
-use crate::container::statedir::{self, NewDir};
-use crate::container::{dir_of, lock, sandbox};
+use crate::container::statedir;
+use crate::container::{dir_of, sandbox};
 use crate::error::{Context, Error, Result};
+use crate::image::Resolved;
 use crate::oci::bundle::Bundle;
 
 /// Create a container: `create <IMAGE> <CONTAINER_ID>`, or the OCI form `create [--bundle <DIR>]
@@ -71,28 +72,22 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     if dir.exists() {
         return Err(Error::new(format!("container {} already exists", req.id)));
     }
-    let (bundle, made) = match &req.image {
-        Some(image) => match crate::image::bundle(g, image, &dir)? {
-            // An image was unpacked into the container's new directory.
-            (bundle, Some(unpacked)) => {
-                unpacked.keep();
-                let dir = NewDir::new(dir);
-                let lock = lock(&dir.path)?;
-                (bundle, Some((dir, lock)))
-            }
-            (bundle, None) => (bundle, None),
-        },
+    // Everything that can be read and checked before anything changes on disk.
+    let source = match &req.image {
+        Some(image) => crate::image::resolve(g, image, &dir)?,
         None => {
             let b = match &req.bundle {
                 Some(b) => b.clone(),
                 None => std::env::current_dir().ctx("reading the working directory")?,
             };
-            (Bundle::load(&b)?, None)
+            Resolved::Bundle(Bundle::load(&b)?)
         }
     };
-    let (dir, lock) = match made {
-        Some(made) => made,
-        None => statedir::create(&g.root, &req.id)?,
+    // The container's directory, locked from now on until the container is complete.
+    let (dir, lock) = statedir::create(&g.root, &req.id)?;
+    let bundle = match source {
+        Resolved::Bundle(bundle) => bundle,
+        Resolved::Image(image) => image.unpack_into(&dir.path)?,
     };
     if sandbox::is_sandbox(&bundle) {
         return sandbox::create(g, &req, &bundle, dir, lock);

@@ -1,12 +1,15 @@
-//! Reading blobs by descriptor: the digest and size checked before any byte is used, every
-//! error naming the image and the blob.
+//! Reading an image's files and blobs: opened once, the size checked against the descriptor
+//! before any byte is used, JSON documents hashed while read and parsed through serde (errors
+//! name the field), every error naming the image and the blob.
 
 use std::io::Read;
 
-use super::sha256::Sha256;
-use super::source::Files;
-use crate::error::{cat, Error, Result};
-use crate::json::At;
+use oci_spec::image::{Digest, DigestAlgorithm};
+use serde::de::DeserializeOwned;
+
+use super::meter::Meter;
+use super::source::{Blob, Files, Found};
+use crate::error::{Error, Result};
 
 /// JSON blobs (index, manifests, configs) larger than this are refused.
 pub const JSON_MAX: u64 = 4 << 20;
@@ -17,153 +20,117 @@ pub struct Image {
     pub files: Files,
 }
 
+/// `data` as a `T`; the error names the field that is wrong (`layers[0].digest: …`).
+pub fn from_json<T: DeserializeOwned>(data: &[u8]) -> std::result::Result<T, String> {
+    let mut de = serde_json::Deserializer::from_slice(data);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
 impl Image {
     pub fn fail(&self, what: &str) -> Error {
-        Error::new(cat(&["image ", &self.shown, ": ", what]))
+        Error::new(format!("image {}: {what}", self.shown))
     }
 
-    /// `blobs/sha256/<hex>` for a well-formed sha256 digest.
-    pub fn blob_path(&self, digest: &str) -> Result<String> {
-        let hex = digest
-            .strip_prefix("sha256:")
-            .filter(|h| {
-                h.len() == 64
-                    && h.bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            })
-            .ok_or_else(|| {
-                self.fail(&cat(&[
-                    "unsupported or malformed digest \"",
-                    digest,
-                    "\" (sha256 expected)",
-                ]))
-            })?;
-        Ok(cat(&["blobs/sha256/", hex]))
+    /// `blobs/sha256/<hex>` for a sha256 digest.
+    pub fn blob_path(&self, digest: &Digest) -> Result<String> {
+        if *digest.algorithm() != DigestAlgorithm::Sha256 {
+            return Err(self.fail(&format!(
+                "unsupported or malformed digest \"{digest}\" (sha256 expected)"
+            )));
+        }
+        Ok(format!("blobs/sha256/{}", digest.digest()))
     }
 
-    /// Check the blob `digest` of `size` bytes (`what` it is, for messages) by reading it whole,
-    /// in small pieces that are not kept.
-    pub fn verify(&self, what: &str, digest: &str, size: u64) -> Result<()> {
+    /// The file `path`, `None` when it does not exist.
+    pub fn open(&self, path: &str) -> Result<Option<Blob>> {
+        match self.files.open(path) {
+            Ok(Found::Blob(b)) => Ok(Some(b)),
+            Ok(Found::Missing) => Ok(None),
+            Ok(Found::NotRegular) => Err(self.fail(&format!(
+                "{path} is not a regular file (a FIFO, device, directory or symlink): refused"
+            ))),
+            Err(e) => Err(Error::io(
+                &e,
+                format!("image {}: opening {path}", self.shown),
+            )),
+        }
+    }
+
+    /// The blob `digest` of `size` bytes (`what` it is, for messages), opened and its size
+    /// checked; its content is checked while it is read.
+    pub fn blob(&self, what: &str, digest: &Digest, size: u64) -> Result<Blob> {
         let path = self.blob_path(digest)?;
-        self.hash_file(what, &path, Some(digest), Some(size), false)
-            .map(|_| ())
-    }
-
-    /// Hash the file `path`; check it against `digest` and `size` when given. Returns its bytes
-    /// when it is small enough to be JSON, else an empty vector.
-    pub fn verify_file(
-        &self,
-        what: &str,
-        path: &str,
-        digest: Option<&str>,
-        size: Option<u64>,
-    ) -> Result<Vec<u8>> {
-        self.hash_file(what, path, digest, size, true)
-    }
-
-    /// `verify_file`, returning the bytes only if `json` (and they are small enough for JSON).
-    fn hash_file(
-        &self,
-        what: &str,
-        path: &str,
-        digest: Option<&str>,
-        size: Option<u64>,
-        json: bool,
-    ) -> Result<Vec<u8>> {
-        let named = cat(&[what, " (", digest.unwrap_or(path), ")"]);
-        let Some((mut r, len)) = self.files.open(path)? else {
-            return Err(self.fail(&cat(&["blob ", &named, " is missing (no ", path, ")"])));
+        let named = format!("{what} ({digest})");
+        let Some(blob) = self.open(&path)? else {
+            return Err(self.fail(&format!("blob {named} is missing (no {path})")));
         };
-        if let Some(size) = size {
-            if len != size {
-                return Err(self.fail(&cat(&[
-                    "blob ",
-                    &named,
-                    " has ",
-                    &len.to_string(),
-                    " bytes, the descriptor says ",
-                    &size.to_string(),
-                ])));
-            }
+        if blob.size() != size {
+            return Err(self.fail(&format!(
+                "blob {named} has {} bytes, the descriptor says {size}",
+                blob.size()
+            )));
         }
-        let keep = json && len <= JSON_MAX;
+        Ok(blob)
+    }
+
+    /// A JSON blob by descriptor, verified, parsed as `T`.
+    pub fn json<T: DeserializeOwned>(&self, what: &str, digest: &Digest, size: u64) -> Result<T> {
+        if size > JSON_MAX {
+            return Err(self.fail(&format!("{what} ({digest}) is too large: {size} bytes")));
+        }
+        let blob = self.blob(what, digest, size)?;
+        let data = self.read(what, blob, digest.as_ref(), Some(digest.as_ref()))?;
+        self.parse(what, digest.as_ref(), &data)
+    }
+
+    /// A JSON file named by its path (docker-archive files, `index.json`): `None` when missing.
+    /// With a `digest`, its content must match it.
+    pub fn json_file<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        path: &str,
+        digest: Option<&str>,
+    ) -> Result<Option<T>> {
+        let named = digest.unwrap_or(path);
+        let Some(blob) = self.open(path)? else {
+            return Ok(None);
+        };
+        if blob.size() > JSON_MAX {
+            return Err(self.fail(&format!(
+                "{what} ({named}) is too large: {} bytes",
+                blob.size()
+            )));
+        }
+        let data = self.read(what, blob, named, digest)?;
+        self.parse(what, named, &data).map(Some)
+    }
+
+    /// All of `blob`, hashed on the way and checked against `digest` when given.
+    fn read(&self, what: &str, blob: Blob, named: &str, digest: Option<&str>) -> Result<Vec<u8>> {
+        let size = blob.size();
+        let mut meter = Meter::new(blob, JSON_MAX);
         let mut data = Vec::new();
-        let mut hash = Sha256::new();
-        let mut buf = vec![0u8; 16 * 1024];
-        let mut total = 0u64;
-        loop {
-            let n = r
-                .read(&mut buf)
-                .map_err(|e| self.fail(&cat(&["reading blob ", &named, ": ", &e.to_string()])))?;
-            if n == 0 {
-                break;
-            }
-            hash.update(&buf[..n]);
-            if keep {
-                data.extend_from_slice(&buf[..n]);
-            }
-            total += n as u64;
+        meter
+            .read_to_end(&mut data)
+            .map_err(|e| self.fail(&format!("reading blob {what} ({named}): {e}")))?;
+        if meter.count != size {
+            return Err(self.fail(&format!("blob {what} ({named}) is truncated")));
         }
-        if total != len {
-            return Err(self.fail(&cat(&["blob ", &named, " is truncated"])));
-        }
-        if let Some(digest) = digest {
-            let got = hash.finish();
-            if got != digest {
-                return Err(self.fail(&cat(&[
-                    "blob ",
-                    &named,
-                    " does not match its digest (its content hashes to ",
-                    &got,
-                    ")",
-                ])));
+        if let Some(want) = digest {
+            let got = meter.digest();
+            if got != want {
+                return Err(self.fail(&format!(
+                    "blob {what} ({named}) does not match its digest (its content hashes to {got})"
+                )));
             }
         }
         Ok(data)
     }
 
-    /// A JSON blob by descriptor, verified, parsed as `T`.
-    pub fn json<T>(
-        &self,
-        what: &str,
-        digest: &str,
-        size: u64,
-        read: fn(&At) -> std::result::Result<T, String>,
-    ) -> Result<T> {
-        let data = self.json_bytes(what, digest, size)?;
-        self.parse(what, digest, &data, read)
-    }
-
-    /// The verified bytes of a JSON blob (apart from `json` so that each type parsed adds only
-    /// its parsing to the binary).
-    #[inline(never)]
-    fn json_bytes(&self, what: &str, digest: &str, size: u64) -> Result<Vec<u8>> {
-        if size > JSON_MAX {
-            return Err(self.fail(&cat(&[
-                what,
-                " (",
-                digest,
-                ") is too large: ",
-                &size.to_string(),
-                " bytes",
-            ])));
-        }
-        let path = self.blob_path(digest)?;
-        self.verify_file(what, &path, Some(digest), Some(size))
-    }
-
-    pub fn parse<T>(
-        &self,
-        what: &str,
-        name: &str,
-        data: &[u8],
-        read: fn(&At) -> std::result::Result<T, String>,
-    ) -> Result<T> {
-        crate::json::read(data, read).map_err(|e| self.invalid(what, name, &e))
-    }
-
-    #[inline(never)]
-    fn invalid(&self, what: &str, name: &str, e: &str) -> Error {
-        self.fail(&cat(&[what, " (", name, ") is not valid: ", e]))
+    /// `data` as a `T`, or an error naming `what` and the field that is wrong.
+    pub fn parse<T: DeserializeOwned>(&self, what: &str, named: &str, data: &[u8]) -> Result<T> {
+        from_json(data).map_err(|e| self.fail(&format!("{what} ({named}) is not valid: {e}")))
     }
 }

@@ -1,51 +1,34 @@
 //! `create <IMAGE> <ID>` for container images: IMAGE resolved (firmware file → OCI layout →
-//! archive → name in the local store), the manifest for this board chosen, every blob verified,
-//! the layers unpacked into the container's own state directory, and a bundle synthesised from
-//! the image config.
+//! archive → name in the local store), the manifest for this board chosen, its JSON blobs
+//! verified as they are read, the layers unpacked into the container's own state directory (each
+//! checked against its digests as it streams), and a bundle synthesised from the image config.
 
-mod blob;
-mod docker;
-pub(crate) mod gzip;
+pub(crate) mod blob;
+pub(crate) mod decompress;
+pub(crate) mod docker;
+pub(crate) mod entry;
+mod layer;
+pub(crate) mod meter;
 pub(crate) mod oci;
-mod reference;
-mod sha256;
+mod open;
+pub(crate) mod reference;
 pub(crate) mod source;
 pub(crate) mod spec;
 pub mod store;
-pub(crate) mod tar;
 mod unpack;
 
 use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::Global;
-use crate::error::{cat, Error, Result};
+use crate::error::{Error, Result};
 use crate::oci::bundle::Bundle;
+use blob::Image;
 use reference::Form;
+use spec::{Chosen, Layer};
 
 /// Default cap on what an image may unpack to: firmware images are small.
 pub const DEFAULT_MAX_SIZE: u64 = 64 << 20;
-
-/// The container directory made for an unpacked image: removed when dropped, unless kept.
-pub struct Unpacked {
-    dir: PathBuf,
-    kept: bool,
-}
-
-impl Unpacked {
-    /// The container was created: its directory stays (`delete` removes it).
-    pub fn keep(mut self) {
-        self.kept = true;
-    }
-}
-
-impl Drop for Unpacked {
-    fn drop(&mut self) {
-        if !self.kept {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
 
 /// The cap on unpacked bytes: `HYBRID_IMAGE_MAX_SIZE`, else `image_max_size` in the config
 /// file, else the default. Accepts a number of bytes with an optional K, M or G suffix.
@@ -68,80 +51,82 @@ pub fn max_size() -> Result<u64> {
         .ok()
         .and_then(|n| n.checked_mul(1 << shift))
         .ok_or_else(|| {
-            Error::new(cat(&[
-                "invalid image size limit \"",
-                &text,
-                "\": give bytes, optionally with K, M or G",
-            ]))
+            Error::new(format!(
+                "invalid image size limit \"{text}\": give bytes, optionally with K, M or G"
+            ))
         })
 }
 
-/// The bundle for `create <IMAGE> <ID>`. A firmware file gives a bundle around it (no
-/// directory made); an image is unpacked into `state_dir/rootfs`, `state_dir` created here
-/// and removed again unless the caller keeps the returned guard.
-pub fn bundle(g: &Global, image: &Path, state_dir: &Path) -> Result<(Bundle, Option<Unpacked>)> {
+/// What a container is created from, checked without changing anything.
+pub enum Resolved {
+    /// A bundle: given, or made around a firmware file.
+    Bundle(Bundle),
+    /// An image whose manifest and config were read and checked; its layers are unpacked by
+    /// `unpack_into`.
+    Image(Prepared),
+}
+
+/// An image ready to unpack.
+pub struct Prepared {
+    img: Image,
+    chosen: Chosen,
+    config: crate::oci::bundle::Config,
+    cap: u64,
+}
+
+/// Resolve IMAGE (`state_dir`: where the container will live) and read its manifest and
+/// config.
+pub fn resolve(g: &Global, image: &Path, state_dir: &Path) -> Result<Resolved> {
     let form = reference::resolve(g, image)?;
     let (img, reference, docker) = match form {
-        Form::Firmware => return Ok((Bundle::for_image(image, state_dir)?, None)),
+        Form::Firmware => return Ok(Resolved::Bundle(Bundle::for_image(image, state_dir)?)),
         Form::Image {
             image,
             reference,
             docker,
         } => (image, reference, docker),
     };
-    let chosen = if docker {
-        docker::choose(&img, reference.as_deref())?
-    } else {
-        oci::choose(&img, reference.as_deref())?
-    };
+    let chosen = choose(&img, reference.as_deref(), docker)?;
     let config = chosen.bundle_config(&img.shown, &image.to_string_lossy())?;
-    let cap = max_size()?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&g.root)
-        .map_err(|e| {
-            Error::io(
-                &e,
-                cat(&["creating state root ", &g.root.to_string_lossy()]),
-            )
-        })?;
-    if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(state_dir) {
-        let id = state_dir.file_name().unwrap_or_default().to_string_lossy();
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(Error::new(cat(&["container ", &id, " already exists"])));
-        }
-        return Err(Error::io(
-            &e,
-            cat(&["creating ", &state_dir.to_string_lossy()]),
-        ));
-    }
-    let guard = Unpacked {
-        dir: state_dir.to_path_buf(),
-        kept: false,
-    };
-    let rootfs = state_dir.join("rootfs");
-    std::fs::DirBuilder::new()
-        .mode(0o755)
-        .create(&rootfs)
-        .map_err(|e| Error::io(&e, cat(&["creating ", &rootfs.to_string_lossy()])))?;
-    let mut unpacker = unpack::Unpacker::new(&rootfs, cap);
-    for layer in &chosen.layers {
-        let Some((blob, _)) = img.files.open(&layer.path)? else {
-            return Err(img.fail(&cat(&["blob ", &layer.what, " is missing"])));
-        };
-        unpacker
-            .layer(
-                blob,
-                layer.compression,
-                layer.diff_id.as_deref(),
-                &layer.what,
-            )
-            .map_err(|e| img.fail(&e.msg))?;
-    }
-    let bundle = Bundle {
-        dir: state_dir.to_path_buf(),
+    Ok(Resolved::Image(Prepared {
+        img,
+        chosen,
         config,
-    };
-    Ok((bundle, Some(guard)))
+        cap: max_size()?,
+    }))
+}
+
+impl Prepared {
+    /// Unpack the layers into `state_dir/rootfs` (`state_dir` is the container's new, empty
+    /// directory, removed by the caller on failure); the bundle is `state_dir` itself.
+    pub fn unpack_into(self, state_dir: &Path) -> Result<Bundle> {
+        let rootfs = state_dir.join("rootfs");
+        std::fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&rootfs)
+            .map_err(|e| Error::io(&e, format!("creating {}", rootfs.display())))?;
+        unpack(&self.img, self.chosen.layers, &rootfs, self.cap)?;
+        Ok(Bundle {
+            dir: state_dir.to_path_buf(),
+            config: self.config,
+        })
+    }
+}
+
+/// The manifest to run from `img` (a docker-archive or an OCI layout).
+pub(crate) fn choose(img: &Image, reference: Option<&str>, docker: bool) -> Result<Chosen> {
+    if docker {
+        docker::choose(img, reference)
+    } else {
+        oci::choose(img, reference)
+    }
+}
+
+/// Apply `layers` in order to the empty directory `rootfs`, unpacking at most `cap` bytes.
+pub(crate) fn unpack(img: &Image, layers: Vec<Layer>, rootfs: &Path, cap: u64) -> Result<()> {
+    let mut unpacker = unpack::Unpacker::new(rootfs, cap);
+    for l in layers {
+        layer::apply(&mut unpacker, l).map_err(|e| img.fail(&e))?;
+    }
+    Ok(())
 }

@@ -1,138 +1,98 @@
 //! OCI image layouts (a directory, or the same tarred as an oci-archive): `index.json` →
-//! manifest for this board's platform → config and layers, each blob verified before use.
+//! manifest for this board's platform → config and layers, read as oci-spec's types; every blob
+//! verified against its descriptor (JSON blobs as they are read, layers while they are unpacked).
 
 use std::collections::BTreeMap;
 
-use super::blob::{Image, JSON_MAX};
-use super::spec::{Chosen, Compression, ImageConfig, Layer};
-use crate::error::{cat, Result};
-use crate::json::At;
+use oci_spec::image::{
+    Arch, Descriptor, ImageConfiguration, ImageIndex, ImageManifest, MediaType, OciLayout, Os,
+    Platform,
+};
+
+use super::blob::Image;
+use super::spec::{Chosen, Compression, Layer};
+use crate::error::{Error, Result};
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
-pub const INDEX_TYPES: &[&str] = &[
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
-const MANIFEST_TYPES: &[&str] = &[
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
-const CONFIG_TYPES: &[&str] = &[
-    "application/vnd.oci.image.config.v1+json",
-    "application/vnd.docker.container.image.v1+json",
-];
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 
-#[derive(Clone)]
-pub struct Descriptor {
-    pub media_type: String,
-    pub digest: String,
-    pub size: u64,
-    pub platform: Option<Platform>,
-    pub annotations: BTreeMap<String, String>,
-}
-
-impl Descriptor {
-    fn read(at: &At) -> std::result::Result<Descriptor, String> {
-        let platform = at.get("platform")?;
-        Ok(Descriptor {
-            media_type: at.get("mediaType")?.string()?,
-            digest: at.need("digest")?.string()?,
-            size: at.need("size")?.int("a u64")?,
-            platform: match platform.present() {
-                true => Some(Platform {
-                    os: platform.get("os")?.string()?,
-                    architecture: platform.get("architecture")?.string()?,
-                    variant: platform.get("variant")?.opt_string()?,
-                }),
-                false => None,
-            },
-            annotations: at.get("annotations")?.map()?,
-        })
+/// An image index (OCI or Docker's manifest list).
+pub fn is_index(t: &MediaType) -> bool {
+    match t {
+        MediaType::ImageIndex => true,
+        MediaType::Other(t) => t == DOCKER_LIST,
+        _ => false,
     }
 }
 
-#[derive(Clone)]
-pub struct Platform {
-    pub os: String,
-    pub architecture: String,
-    pub variant: Option<String>,
-}
-
-impl Platform {
-    pub fn show(&self) -> String {
-        match &self.variant {
-            Some(v) => cat(&[&self.os, "/", &self.architecture, "/", v]),
-            None => cat(&[&self.os, "/", &self.architecture]),
-        }
+fn is_manifest(t: &MediaType) -> bool {
+    match t {
+        MediaType::ImageManifest => true,
+        // Older layouts may leave it empty.
+        MediaType::Other(t) => t == DOCKER_MANIFEST || t.is_empty(),
+        _ => false,
     }
 }
 
-pub struct Index {
-    pub manifests: Vec<Descriptor>,
-}
-
-impl Index {
-    pub fn read(at: &At) -> std::result::Result<Index, String> {
-        Ok(Index {
-            manifests: at.get("manifests")?.each(Descriptor::read)?,
-        })
-    }
-}
-
-pub struct Manifest {
-    pub media_type: String,
-    pub config: Descriptor,
-    pub layers: Vec<Descriptor>,
-    pub annotations: BTreeMap<String, String>,
-}
-
-impl Manifest {
-    pub fn read(at: &At) -> std::result::Result<Manifest, String> {
-        Ok(Manifest {
-            media_type: at.get("mediaType")?.string()?,
-            config: Descriptor::read(&at.need("config")?)?,
-            layers: at.get("layers")?.each(Descriptor::read)?,
-            annotations: at.get("annotations")?.map()?,
-        })
+fn is_config(t: &MediaType) -> bool {
+    match t {
+        MediaType::ImageConfig => true,
+        MediaType::Other(t) => t == DOCKER_CONFIG,
+        _ => false,
     }
 }
 
 /// This machine's platform as OCI names it (the board's Linux side).
-pub fn host_platform() -> (&'static str, &'static str) {
+pub fn host_platform() -> (Os, Arch) {
     let arch = match std::env::consts::ARCH {
         "aarch64" => "arm64",
-        "arm" => "arm",
         "x86_64" => "amd64",
         "x86" => "386",
-        "riscv64" => "riscv64",
         other => other,
     };
-    ("linux", arch)
+    (Os::Linux, Arch::from(arch))
 }
 
-/// `index.json` of the image.
-pub fn index(img: &Image) -> Result<Index> {
-    let Some((mut r, len)) = img.files.open("index.json")? else {
-        return Err(img.fail("index.json is missing: not a complete OCI image layout"));
-    };
-    if len > JSON_MAX {
-        return Err(img.fail("index.json is too large"));
+/// `os/architecture[/variant]`.
+pub fn show(p: &Platform) -> String {
+    match p.variant() {
+        Some(v) => format!("{}/{}/{v}", p.os(), p.architecture()),
+        None => format!("{}/{}", p.os(), p.architecture()),
     }
-    let mut data = Vec::new();
-    std::io::Read::read_to_end(&mut r, &mut data)
-        .map_err(|e| img.fail(&cat(&["reading index.json: ", &e.to_string()])))?;
-    img.parse("index.json", "index.json", &data, Index::read)
+}
+
+/// The descriptor's `org.opencontainers.image.ref.name`.
+pub fn ref_name(d: &Descriptor) -> Option<&str> {
+    d.annotations().as_ref()?.get(REF_NAME).map(String::as_str)
+}
+
+/// `index.json` of the image; the layout's `oci-layout`, when there is one, must say 1.x.
+pub fn index(img: &Image) -> Result<ImageIndex> {
+    let layout: Option<OciLayout> = img.json_file("oci-layout", "oci-layout", None)?;
+    if let Some(version) = layout.as_ref().map(OciLayout::image_layout_version) {
+        if !version.starts_with("1.") {
+            return Err(img.fail(&format!(
+                "unsupported image layout version {version} in oci-layout (1.x expected)"
+            )));
+        }
+    }
+    match img.json_file("index.json", "index.json", None)? {
+        Some(index) => Ok(index),
+        None => Err(img.fail("index.json is missing: not a complete OCI image layout")),
+    }
 }
 
 /// Does `d` answer to `reference` (a ref name, `name:latest` for a bare name, or a digest)?
 pub fn matches(d: &Descriptor, reference: &str) -> bool {
     if let Some((_, digest)) = reference.rsplit_once('@') {
-        return d.digest == digest;
+        return d.digest().as_ref() == digest;
     }
     if reference.starts_with("sha256:") {
-        return d.digest == reference;
+        return d.digest().as_ref() == reference;
     }
-    match d.annotations.get(REF_NAME) {
+    match ref_name(d) {
         Some(name) => {
             name == reference
                 || (!reference.rsplit('/').next().unwrap_or("").contains(':')
@@ -148,58 +108,39 @@ pub fn choose(img: &Image, reference: Option<&str>) -> Result<Chosen> {
     let top = index(img)?;
     let mut candidates: Vec<Descriptor> = match reference {
         Some(r) => top
-            .manifests
+            .manifests()
             .iter()
             .filter(|d| matches(d, r))
             .cloned()
             .collect(),
-        None => top.manifests.clone(),
+        None => top.manifests().clone(),
     };
+    let mut names: Vec<&str> = Vec::new();
+    for n in top.manifests().iter().filter_map(ref_name) {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
     if candidates.is_empty() {
-        let names: Vec<&str> = top
-            .manifests
-            .iter()
-            .filter_map(|d| d.annotations.get(REF_NAME).map(String::as_str))
-            .collect();
         return Err(img.fail(&match reference {
-            Some(r) => cat(&[
-                "no image named ",
-                r,
-                " in it (names: ",
-                &if names.is_empty() {
-                    String::from("none")
-                } else {
-                    names.join(", ")
-                },
-                ")",
-            ]),
+            Some(r) if names.is_empty() => format!("no image named {r} in it (names: none)"),
+            Some(r) => format!("no image named {r} in it (names: {})", names.join(", ")),
             None => String::from("index.json lists no manifest"),
         }));
     }
-    if reference.is_none() {
-        let mut names: Vec<&str> = Vec::new();
-        for d in &candidates {
-            if let Some(n) = d.annotations.get(REF_NAME) {
-                if !names.contains(&n.as_str()) {
-                    names.push(n);
-                }
-            }
-        }
-        if names.len() > 1 {
-            return Err(img.fail(&cat(&[
-                "it holds several images (",
-                &names.join(", "),
-                "): name one as IMAGE:NAME",
-            ])));
-        }
+    if reference.is_none() && names.len() > 1 {
+        return Err(img.fail(&format!(
+            "it holds several images ({}): name one as IMAGE:NAME",
+            names.join(", ")
+        )));
     }
     for _depth in 0..3 {
         let d = pick_platform(img, &candidates)?;
-        if INDEX_TYPES.contains(&d.media_type.as_str()) {
-            let nested = img.json("image index", &d.digest, d.size, Index::read)?;
-            candidates = nested.manifests;
+        if is_index(d.media_type()) {
+            let nested: ImageIndex = img.json("image index", d.digest(), d.size())?;
+            candidates = nested.manifests().clone();
             if candidates.is_empty() {
-                return Err(img.fail(&cat(&["image index ", &d.digest, " lists no manifest"])));
+                return Err(img.fail(&format!("image index {} lists no manifest", d.digest())));
             }
             continue;
         }
@@ -211,19 +152,20 @@ pub fn choose(img: &Image, reference: Option<&str>) -> Result<Chosen> {
 pub fn pick_platform(img: &Image, candidates: &[Descriptor]) -> Result<Descriptor> {
     let (os, arch) = host_platform();
     // Attestations and other non-images (buildx marks them unknown/unknown).
+    let unknown = Os::from("unknown");
     let usable: Vec<&Descriptor> = candidates
         .iter()
-        .filter(|d| d.platform.as_ref().map_or(true, |p| p.os != "unknown"))
+        .filter(|d| d.platform().as_ref().is_none_or(|p| *p.os() != unknown))
         .collect();
     let exact = usable.iter().find(|d| {
-        d.platform
+        d.platform()
             .as_ref()
-            .is_some_and(|p| p.os == os && p.architecture == arch)
+            .is_some_and(|p| *p.os() == os && *p.architecture() == arch)
     });
     let bare = usable.iter().find(|d| {
-        d.platform
+        d.platform()
             .as_ref()
-            .map_or(true, |p| p.os.is_empty() || p.os == "none")
+            .is_none_or(|p| matches!(p.os().to_string().as_str(), "" | "none"))
     });
     if let Some(d) = exact.or(bare) {
         return Ok((*d).clone());
@@ -233,76 +175,96 @@ pub fn pick_platform(img: &Image, candidates: &[Descriptor]) -> Result<Descripto
     }
     let have: Vec<String> = usable
         .iter()
-        .filter_map(|d| d.platform.as_ref().map(Platform::show))
+        .filter_map(|d| d.platform().as_ref().map(show))
         .collect();
-    Err(img.fail(&cat(&[
-        "no manifest for this board's platform ",
-        os,
-        "/",
-        arch,
-        " nor one without a platform (it has: ",
-        &have.join(", "),
-        ")",
-    ])))
+    Err(img.fail(&format!(
+        "no manifest for this board's platform {os}/{arch} nor one without a platform (it has: \
+         {})",
+        have.join(", ")
+    )))
 }
 
 fn manifest(img: &Image, d: &Descriptor) -> Result<Chosen> {
-    let known = |t: &str| t.is_empty() || MANIFEST_TYPES.contains(&t);
-    if !known(&d.media_type) {
-        return Err(unknown_type(img, "manifest", &d.digest, &d.media_type));
+    if !is_manifest(d.media_type()) {
+        return Err(unknown_type(img, "manifest", d, d.media_type()));
     }
-    let m = img.json("manifest", &d.digest, d.size, Manifest::read)?;
-    if !known(&m.media_type) {
-        return Err(unknown_type(img, "manifest", &d.digest, &m.media_type));
+    let m: ImageManifest = img.json("manifest", d.digest(), d.size())?;
+    if let Some(t) = m.media_type().as_ref().filter(|t| !is_manifest(t)) {
+        return Err(unknown_type(img, "manifest", d, t));
     }
-    if !CONFIG_TYPES.contains(&m.config.media_type.as_str()) {
-        return Err(unknown_type(
-            img,
-            "config",
-            &m.config.digest,
-            &m.config.media_type,
-        ));
+    let c = m.config();
+    if !is_config(c.media_type()) {
+        return Err(unknown_type(img, "config", c, c.media_type()));
     }
-    let config = img.json("config", &m.config.digest, m.config.size, ImageConfig::read)?;
-    if m.layers.is_empty() {
-        return Err(img.fail(&cat(&["manifest ", &d.digest, " has no layers"])));
+    let config: ImageConfiguration = img.json("config", c.digest(), c.size())?;
+    if m.layers().is_empty() {
+        return Err(img.fail(&format!("manifest {} has no layers", d.digest())));
     }
+    let diff_ids = diff_ids(img, &config, c.digest().as_ref(), m.layers().len())?;
     let mut layers = Vec::new();
-    for (i, l) in m.layers.iter().enumerate() {
-        let what = cat(&["layer ", &(i + 1).to_string()]);
-        let compression = Compression::of_media_type(&l.media_type)
-            .map_err(|why| img.fail(&cat(&["blob ", &what, " (", &l.digest, "): ", &why])))?;
-        img.verify(&what, &l.digest, l.size)?;
+    for ((i, l), diff_id) in m.layers().iter().enumerate().zip(diff_ids) {
+        let what = format!("layer {}", i + 1);
+        let compression = Compression::of_media_type(l.media_type())
+            .map_err(|why| img.fail(&format!("blob {what} ({}): {why}", l.digest())))?;
         layers.push(Layer {
-            path: img.blob_path(&l.digest)?,
-            what: cat(&[&what, " (", &l.digest, ")"]),
+            blob: img.blob(&what, l.digest(), l.size())?,
+            what: format!("{what} ({})", l.digest()),
             compression,
-            diff_id: None,
+            digest: Some(l.digest().to_string()),
+            diff_id: Some(diff_id),
         });
     }
-    let mut annotations = m.annotations;
-    if let Some(name) = d.annotations.get(REF_NAME) {
+    let mut annotations: BTreeMap<String, String> = m
+        .annotations()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(name) = ref_name(d) {
         annotations
             .entry(String::from(REF_NAME))
-            .or_insert_with(|| name.clone());
+            .or_insert_with(|| name.to_string());
     }
     Ok(Chosen {
-        digest: d.digest.clone(),
+        digest: d.digest().to_string(),
         config,
-        config_digest: m.config.digest.clone(),
+        config_digest: c.digest().to_string(),
         layers,
         annotations,
     })
 }
 
-fn unknown_type(img: &Image, what: &str, digest: &str, media_type: &str) -> crate::error::Error {
-    img.fail(&cat(&[
-        "blob ",
-        what,
-        " (",
-        digest,
-        ") has the unknown media type \"",
-        media_type,
-        "\"",
-    ]))
+/// The config's `rootfs.diff_ids` (the sha256 of each uncompressed layer), one per layer.
+pub fn diff_ids(
+    img: &Image,
+    config: &ImageConfiguration,
+    named: &str,
+    layers: usize,
+) -> Result<Vec<String>> {
+    let ids = config.rootfs().diff_ids();
+    if ids.len() != layers {
+        return Err(img.fail(&format!(
+            "config {named} lists {} layer digests for {layers} layers",
+            ids.len()
+        )));
+    }
+    ids.iter().map(|id| digest_text(img, id)).collect()
+}
+
+/// `text` if it is a well-formed sha256 digest.
+fn digest_text(img: &Image, text: &str) -> Result<String> {
+    let digest = oci_spec::image::Digest::try_from(text).map_err(|e| {
+        img.fail(&format!(
+            "unsupported or malformed digest \"{text}\" (sha256 expected): {e}"
+        ))
+    })?;
+    img.blob_path(&digest)?;
+    Ok(digest.to_string())
+}
+
+fn unknown_type(img: &Image, what: &str, d: &Descriptor, media_type: &MediaType) -> Error {
+    img.fail(&format!(
+        "blob {what} ({}) has the unknown media type \"{media_type}\"",
+        d.digest()
+    ))
 }

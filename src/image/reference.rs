@@ -7,9 +7,11 @@ use std::io::Read;
 use std::path::Path;
 
 use super::blob::Image;
+use super::decompress::{GZIP_MAGIC, ZSTD_MAGIC};
+use super::open::{open, Opened};
 use super::source::Files;
 use crate::cli::Global;
-use crate::error::{cat, Error, Result};
+use crate::error::{Error, Result};
 
 pub enum Form {
     Firmware,
@@ -50,35 +52,40 @@ fn image(shown: &str, files: Files, reference: Option<String>, docker: bool) -> 
 fn layout(shown: &str, dir: &str, reference: Option<String>) -> Result<Form> {
     let d = Path::new(dir);
     if !d.join("oci-layout").is_file() && !d.join("index.json").is_file() {
-        return Err(Error::new(cat(&[
-            "image ",
-            shown,
-            ": ",
-            dir,
-            " is not an OCI image layout (no oci-layout or index.json)",
-        ])));
+        return Err(Error::new(format!(
+            "image {shown}: {dir} is not an OCI image layout (no oci-layout or index.json)"
+        )));
     }
     Ok(image(shown, Files::Dir(d.to_path_buf()), reference, false))
 }
 
-fn archive(shown: &str, file: &str, reference: Option<String>, docker: bool) -> Result<Form> {
+/// An archive; `docker` says which kind it must be (`None`: told by what it holds).
+fn archive(
+    shown: &str,
+    file: &str,
+    reference: Option<String>,
+    docker: Option<bool>,
+) -> Result<Form> {
     let files = Files::archive(Path::new(file))?;
+    let docker = docker.unwrap_or_else(|| !files.has("oci-layout") && files.has("manifest.json"));
     let oci = files.has("oci-layout") || files.has("index.json");
     if !docker && !oci {
-        return Err(Error::new(cat(&[
-            "image ",
-            shown,
-            ": the archive holds no OCI image layout (no oci-layout or index.json)",
-        ])));
+        return Err(Error::new(format!(
+            "image {shown}: the archive holds no OCI image layout (no oci-layout or index.json)"
+        )));
     }
     if docker && !files.has("manifest.json") {
-        return Err(Error::new(cat(&[
-            "image ",
-            shown,
-            ": the archive is not a docker-archive (no manifest.json)",
-        ])));
+        return Err(Error::new(format!(
+            "image {shown}: the archive is not a docker-archive (no manifest.json)"
+        )));
     }
     Ok(image(shown, files, reference, docker))
+}
+
+/// An archive file, oci-archive or docker-archive as its content says.
+pub fn archive_file(path: &Path) -> Result<Form> {
+    let text = path.to_string_lossy();
+    archive(&text, &text, None, None)
 }
 
 pub fn resolve(g: &Global, path: &Path) -> Result<Form> {
@@ -89,30 +96,24 @@ pub fn resolve(g: &Global, path: &Path) -> Result<Form> {
     }
     if let Some(rest) = text.strip_prefix("oci-archive:") {
         let (file, name) = split_name(rest);
-        return archive(&text, &file, name, false);
+        return archive(&text, &file, name, Some(false));
     }
     if let Some(rest) = text.strip_prefix("docker-archive:") {
         let (file, name) = split_name(rest);
-        return archive(&text, &file, name, true);
+        return archive(&text, &file, name, Some(true));
     }
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => return layout(&text, &text, None),
         Ok(_) => {
-            let mut head = [0u8; 512];
-            let n = std::fs::File::open(path)
-                .and_then(|mut f| f.read(&mut head))
-                .unwrap_or(0);
-            if n == 512 && &head[257..262] == b"ustar" {
-                let files = Files::archive(path)?;
-                let docker = !files.has("oci-layout") && files.has("manifest.json");
-                return archive(&text, &text, None, docker);
+            let head = head(path);
+            let header = tar::Header::from_byte_slice(&head);
+            if header.as_ustar().is_some() || header.as_gnu().is_some() {
+                return archive(&text, &text, None, None);
             }
-            if head.starts_with(&super::gzip::MAGIC) {
-                return Err(Error::new(cat(&[
-                    "image ",
-                    &text,
-                    " is compressed: decompress the archive first (gunzip)",
-                ])));
+            if head.starts_with(&GZIP_MAGIC) || head.starts_with(&ZSTD_MAGIC) {
+                return Err(Error::new(format!(
+                    "image {text} is compressed: decompress the archive first (gunzip, unzstd)"
+                )));
             }
             // A firmware file; the core checks that it is a usable ELF.
             return Ok(Form::Firmware);
@@ -123,34 +124,36 @@ pub fn resolve(g: &Global, path: &Path) -> Result<Form> {
     if name.is_some() {
         return match std::fs::metadata(&p) {
             Ok(m) if m.is_dir() => layout(&text, &p, name),
-            _ => {
-                let files = Files::archive(Path::new(&p))?;
-                let docker = !files.has("oci-layout") && files.has("manifest.json");
-                archive(&text, &p, name, docker)
-            }
+            _ => archive(&text, &p, name, None),
         };
     }
     if text.starts_with('/') || text.starts_with("./") || text.starts_with("../") {
-        return Err(Error::new(cat(&["image ", &text, " does not exist"])));
+        return Err(Error::new(format!("image {text} does not exist")));
     }
     let store = super::store::dir(g)?;
     if !store.join("index.json").is_file() {
-        return Err(Error::new(cat(&[
-            "image ",
-            &text,
-            ": no such file, and the image store ",
-            &store.to_string_lossy(),
-            " is empty (fill it with: skopeo copy … oci:",
-            &store.to_string_lossy(),
-            ":NAME)",
-        ])));
+        let s = store.display();
+        return Err(Error::new(format!(
+            "image {text}: no such file, and the image store {s} is empty (fill it with: \
+             skopeo copy … oci:{s}:NAME)"
+        )));
     }
     Ok(Form::Image {
         image: Image {
-            shown: cat(&[&text, " (store ", &store.to_string_lossy(), ")"]),
+            shown: format!("{text} (store {})", store.display()),
             files: Files::Dir(store),
         },
         reference: Some(text.into_owned()),
         docker: false,
     })
+}
+
+/// The first 512 bytes of the regular file at `path` (zeros where it is shorter or not a regular
+/// file: a FIFO is never waited on).
+fn head(path: &Path) -> [u8; 512] {
+    let mut head = [0u8; 512];
+    if let Ok(Opened::File(f, _)) = open(path, true) {
+        let _ = f.take(512).read(&mut head);
+    }
+    head
 }

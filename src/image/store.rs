@@ -4,12 +4,15 @@
 
 use std::path::PathBuf;
 
+use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
+use serde::Deserialize;
+
 use super::blob::Image;
-use super::oci::{self, Manifest, REF_NAME};
+use super::oci::{self, REF_NAME};
 use super::source::Files;
-use super::spec::ImageConfig;
+use super::spec::labels;
 use crate::cli::Global;
-use crate::error::{cat, Result};
+use crate::error::Result;
 
 pub const DEFAULT_DIR: &str = "/var/lib/hybrid-runtime/images";
 
@@ -24,7 +27,8 @@ pub fn dir(g: &Global) -> Result<PathBuf> {
     })
 }
 
-/// One image of the store, as `images` shows it.
+/// One image of the store, as `images` shows it. `digest` is a validated digest (ASCII), or
+/// empty for an index entry that is not a valid descriptor.
 pub struct Listed {
     pub name: String,
     pub digest: String,
@@ -36,6 +40,14 @@ pub struct Listed {
 const BOARD_KEYS: &[&str] = &["io.hybrid-runtime.board", "board"];
 const CORE_KEYS: &[&str] = &["io.hybrid-runtime.core", "remoteproc.name", "mcu"];
 
+/// `index.json` with each entry kept as it is, so that one invalid entry does not hide the
+/// others.
+#[derive(Deserialize)]
+struct Entries {
+    #[serde(default)]
+    manifests: Vec<serde_json::Value>,
+}
+
 /// Every manifest the store's index names (an unreadable one is listed with what is known).
 pub fn list(g: &Global) -> Result<(PathBuf, Vec<Listed>)> {
     let store = dir(g)?;
@@ -46,53 +58,62 @@ pub fn list(g: &Global) -> Result<(PathBuf, Vec<Listed>)> {
         shown: store.to_string_lossy().into_owned(),
         files: Files::Dir(store.clone()),
     };
-    let index = oci::index(&img)?;
-    let mut out = Vec::new();
-    for d in &index.manifests {
-        let mut item = Listed {
-            name: d
-                .annotations
-                .get(REF_NAME)
-                .cloned()
-                .unwrap_or_else(|| String::from("<none>")),
-            digest: d.digest.clone(),
-            size: d.size,
-            board: String::new(),
-            core: String::new(),
-        };
-        // A multi-platform image: the manifest this board would run.
-        let mut d = d.clone();
-        if oci::INDEX_TYPES.contains(&d.media_type.as_str()) {
-            if let Ok(nested) = img.json("image index", &d.digest, d.size, oci::Index::read) {
-                if let Ok(picked) = oci::pick_platform(&img, &nested.manifests) {
-                    d = picked;
-                }
-            }
-        }
-        if let Ok(m) = img.json("manifest", &d.digest, d.size, Manifest::read) {
-            item.size += m.config.size + m.layers.iter().map(|l| l.size).sum::<u64>();
-            let mut labels = m.annotations.clone();
-            if let Ok(c) = img.json("config", &m.config.digest, m.config.size, ImageConfig::read) {
-                if let Some(l) = c.config.and_then(|e| e.labels) {
-                    for (k, v) in l {
-                        labels.entry(k).or_insert(v);
-                    }
-                }
-            }
-            let first = |keys: &[&str]| {
-                keys.iter()
-                    .find_map(|k| labels.get(*k).cloned())
-                    .unwrap_or_default()
-            };
-            item.board = first(BOARD_KEYS);
-            item.core = first(CORE_KEYS);
-        } else {
-            item.board = String::from("?");
-            item.core = String::from("? (manifest unreadable)");
-        }
-        out.push(item);
-    }
+    let Some(index) = img.json_file::<Entries>("index.json", "index.json", None)? else {
+        return Ok((store, Vec::new()));
+    };
+    let out = index.manifests.iter().map(|v| listed(&img, v)).collect();
     Ok((store, out))
+}
+
+fn listed(img: &Image, entry: &serde_json::Value) -> Listed {
+    let Ok(d) = Descriptor::deserialize(entry) else {
+        let name = entry["annotations"][REF_NAME].as_str().unwrap_or("<none>");
+        return Listed {
+            name: name.to_string(),
+            digest: String::new(),
+            size: 0,
+            board: String::from("?"),
+            core: String::from("? (invalid index entry)"),
+        };
+    };
+    let mut item = Listed {
+        name: oci::ref_name(&d).unwrap_or("<none>").to_string(),
+        digest: d.digest().to_string(),
+        size: d.size(),
+        board: String::new(),
+        core: String::new(),
+    };
+    // A multi-platform image: the manifest this board would run.
+    let mut d = d;
+    if oci::is_index(d.media_type()) {
+        if let Ok(nested) = img.json::<ImageIndex>("image index", d.digest(), d.size()) {
+            if let Ok(picked) = oci::pick_platform(img, nested.manifests()) {
+                d = picked;
+            }
+        }
+    }
+    let Ok(m) = img.json::<ImageManifest>("manifest", d.digest(), d.size()) else {
+        item.board = String::from("?");
+        item.core = String::from("? (manifest unreadable)");
+        return item;
+    };
+    let blobs = std::iter::once(m.config()).chain(m.layers());
+    item.size = blobs.fold(item.size, |sum, b| sum.saturating_add(b.size()));
+    let mut found = m.annotations().clone().unwrap_or_default();
+    let c = m.config();
+    if let Ok(config) = img.json::<ImageConfiguration>("config", c.digest(), c.size()) {
+        for (k, v) in labels(&config) {
+            found.entry(k).or_insert(v);
+        }
+    }
+    let first = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| found.get(*k).cloned())
+            .unwrap_or_default()
+    };
+    item.board = first(BOARD_KEYS);
+    item.core = first(CORE_KEYS);
+    item
 }
 
 /// `4.0M`, `812K`, `96B`.
@@ -102,7 +123,7 @@ pub fn human(size: u64) -> String {
     } else if size >= 1 << 10 {
         (size * 10 / (1 << 10), "K")
     } else {
-        return cat(&[&size.to_string(), "B"]);
+        return format!("{size}B");
     };
-    cat(&[&(v / 10).to_string(), ".", &(v % 10).to_string(), unit])
+    format!("{}.{}{unit}", v / 10, v % 10)
 }

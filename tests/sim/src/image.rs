@@ -12,6 +12,7 @@ pub const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 pub const CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 pub const LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 
 /// How an image is written out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,11 +49,16 @@ pub enum Entry {
     Opaque(String),
 }
 
-/// A layer: its entries, or raw bytes used as the blob as they are.
+/// A layer: its entries, or raw bytes used as the blob as they are, with the digest of the tar
+/// they hold (the config's diff id).
 #[derive(Clone, Debug)]
 pub enum Layer {
     Entries(Vec<Entry>),
-    Raw { bytes: Vec<u8>, media_type: String },
+    Raw {
+        bytes: Vec<u8>,
+        media_type: String,
+        diff_id: String,
+    },
 }
 
 /// An image under construction. `Image::new(fw)` puts `fw` at `/firmware.elf` with
@@ -180,10 +186,18 @@ impl Image {
         self
     }
 
-    pub fn raw_layer(mut self, bytes: Vec<u8>, media_type: &str) -> Self {
+    /// A layer blob of `bytes` as they are (an uncompressed tar: they are their own diff id).
+    pub fn raw_layer(self, bytes: Vec<u8>, media_type: &str) -> Self {
+        let tar = bytes.clone();
+        self.compressed_layer(bytes, media_type, &tar)
+    }
+
+    /// A layer blob of `bytes` as they are, compressed by the caller from `tar` (its diff id).
+    pub fn compressed_layer(mut self, bytes: Vec<u8>, media_type: &str, tar: &[u8]) -> Self {
         self.layers.push(Layer::Raw {
             bytes,
             media_type: media_type.into(),
+            diff_id: digest(tar),
         });
         self
     }
@@ -209,9 +223,11 @@ impl Image {
                     let mt = self.layer_media_type.clone().unwrap_or(mt.to_string());
                     (blob, mt, diff_id)
                 }
-                Layer::Raw { bytes, media_type } => {
-                    (bytes.clone(), media_type.clone(), digest(bytes))
-                }
+                Layer::Raw {
+                    bytes,
+                    media_type,
+                    diff_id,
+                } => (bytes.clone(), media_type.clone(), diff_id.clone()),
             })
             .collect()
     }
