@@ -1,10 +1,11 @@
 //! The FUSE side: one `SimFs` per mount (`sys`, `dev`, `sim`), all sharing the
 //! world. Paths are interned into inode numbers; every request looks the path
-//! up in a fresh tree snapshot, so the tree follows the state.
+//! up in the tree of the current state, rebuilt only when the state's shape
+//! changed (a core started or stopped, a channel or endpoint came or went).
 pub mod files;
 pub mod tree;
 
-use crate::world::{lock, OpenFile, Shared, Source};
+use crate::world::{lock, OpenFile, Shared, Source, World};
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, IoctlFlags,
     LockOwner, OpenAccMode, OpenFlags, PollEvents, PollFlags, PollNotifier, ReplyAttr, ReplyCreate,
@@ -13,9 +14,9 @@ use fuser::{
 };
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tree::{FileKind, Mount, Node};
+use tree::{FileKind, Mount, Node, Tree};
 
 const TTL: Duration = Duration::ZERO;
 
@@ -24,6 +25,8 @@ pub struct SimFs {
     mount: Mount,
     shared: Shared,
     inodes: Mutex<(HashMap<String, u64>, Vec<String>)>,
+    /// The last tree built and the shape it was built for.
+    tree: Mutex<Option<(u64, Arc<Tree>)>>,
 }
 
 impl SimFs {
@@ -32,6 +35,21 @@ impl SimFs {
             mount,
             shared,
             inodes: Mutex::new((HashMap::from([(String::new(), 1)]), vec![String::new()])),
+            tree: Mutex::new(None),
+        }
+    }
+
+    /// The tree of the current state `w` (held locked by the caller).
+    fn tree(&self, w: &World) -> Arc<Tree> {
+        let shape = tree::shape(w);
+        let mut cached = self.tree.lock().unwrap_or_else(|e| e.into_inner());
+        match cached.as_ref() {
+            Some((s, t)) if *s == shape => t.clone(),
+            _ => {
+                let t = Arc::new(tree::build(w, self.mount));
+                *cached = Some((shape, t.clone()));
+                t
+            }
         }
     }
 
@@ -55,7 +73,7 @@ impl SimFs {
     fn node(&self, ino: INodeNo) -> Option<(String, Node)> {
         let path = self.path(ino)?;
         let w = lock(&self.shared);
-        let node = tree::build(&w, self.mount).0.get(&path)?.clone();
+        let node = self.tree(&w).0.get(&path)?.clone();
         Some((path, node))
     }
 
@@ -115,7 +133,7 @@ impl Filesystem for SimFs {
         };
         let node = {
             let w = lock(&self.shared);
-            tree::build(&w, self.mount).0.get(&path).cloned()
+            self.tree(&w).0.get(&path).cloned()
         };
         match node {
             Some(node) => {
@@ -227,7 +245,7 @@ impl Filesystem for SimFs {
         };
         let entries: Vec<(String, FileType)> = {
             let w = lock(&self.shared);
-            let t = tree::build(&w, self.mount);
+            let t = self.tree(&w);
             if t.0.get(&dir) != Some(&Node::Dir) {
                 return reply.error(Errno::ENOTDIR);
             }

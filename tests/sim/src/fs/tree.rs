@@ -4,6 +4,7 @@
 use crate::rpmsg::{ChannelDev, Vdev};
 use crate::world::{State, World};
 use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Which of the three mounts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +115,38 @@ fn nul_list(items: &[String]) -> Vec<u8> {
     items.iter().flat_map(|s| s.bytes().chain([0])).collect()
 }
 
+/// Whether core `n` shows its trace buffer in debugfs: its name, while it does.
+fn trace_name(w: &World, n: usize) -> Option<&str> {
+    let p = &w.procs[n];
+    let (name, _) = p.run.as_ref()?.trace.as_ref()?;
+    matches!(p.state, State::Running | State::Crashed).then_some(name.as_str())
+}
+
+/// A fingerprint of everything `build` reads from the state that can change (processors, their
+/// running images and channels, endpoints): equal fingerprints give equal trees, so a tree built
+/// once serves every request until one of these changes.
+pub fn shape(w: &World) -> u64 {
+    let mut h = DefaultHasher::new();
+    for (n, p) in w.procs.iter().enumerate() {
+        p.removed.hash(&mut h);
+        trace_name(w, n).hash(&mut h);
+        let vdev = p.run.as_ref().and_then(|r| r.vdev.as_ref());
+        vdev.map(|v| (v.platform, v.virtio, v.ctrl)).hash(&mut h);
+        for c in vdev.iter().flat_map(|v| &v.channels) {
+            (&c.name, c.dst).hash(&mut h);
+            match &c.dev {
+                ChannelDev::Tty(i, pty) => (0, *i, pty.path.as_str()).hash(&mut h),
+                ChannelDev::Raw(m) => (1, *m, "").hash(&mut h),
+                ChannelDev::Other => (2, 0, "").hash(&mut h),
+            }
+        }
+    }
+    for (m, e) in &w.endpoints {
+        (m, e.proc, e.dead, e.default, &e.name, e.src, e.dst).hash(&mut h);
+    }
+    h.finish()
+}
+
 /// Builds the tree of `mount` from the current state.
 pub fn build(w: &World, mount: Mount) -> Tree {
     let mut t = Tree(BTreeMap::new());
@@ -199,10 +232,8 @@ fn sys(w: &World, t: &mut Tree) {
         if let Some(vdev) = p.run.as_ref().and_then(|r| r.vdev.as_ref()) {
             rpmsg_sys(w, t, &dir, n, vdev);
         }
-        if let Some((name, _)) = p.run.as_ref().and_then(|r| r.trace.as_ref()) {
-            if matches!(p.state, State::Running | State::Crashed) {
-                t.file(&format!("{dbg}/{name}"), FileKind::Trace(n), 0o400);
-            }
+        if let Some(name) = trace_name(w, n) {
+            t.file(&format!("{dbg}/{name}"), FileKind::Trace(n), 0o400);
         }
     }
 }
