@@ -221,7 +221,7 @@ fn start_image(w: &mut World, n: usize, image: hybrid_sim::elf::Image) {
     });
     p.state = State::Running;
     p.starts += 1;
-    p.generation += 1;
+    w.new_generation(n);
     w.firmware_started(n);
 }
 
@@ -257,9 +257,9 @@ fn stop_now(w: &mut World, n: usize) {
     p.state = State::Offline;
     p.run = None;
     p.loaded = None;
-    p.generation += 1;
     p.event("stop".into());
     let name = p.spec.name.clone();
+    w.new_generation(n);
     w.firmware_stopped(n);
     log(w, n, INFO, format!("stopped remote processor {name}"));
 }
@@ -287,9 +287,9 @@ pub fn detach(w: &mut World, n: usize) -> Res {
         return Err(libc::EINVAL);
     }
     p.state = State::Detached;
-    p.generation += 1;
     p.event("detach".into());
     let name = p.spec.name.clone();
+    w.new_generation(n);
     w.firmware_stopped(n);
     log(w, n, INFO, format!("detached remote processor {name}"));
     Ok(())
@@ -357,9 +357,9 @@ pub fn crash(w: &mut World, n: usize, kind: &str) {
     let was_attached = p.state == State::Attached;
     p.state = State::Crashed;
     p.crashes += 1;
-    p.generation += 1;
     p.event(format!("crash {kind}"));
     let count = p.crashes;
+    w.new_generation(n);
     w.firmware_stopped(n);
     log(w, n, ERR, format!("handling crash #{count} in {name}"));
     if w.procs[n].recovery {
@@ -374,7 +374,7 @@ pub fn recover(w: &mut World, n: usize, was_attached: bool) {
     w.procs[n].event("recover".into());
     if was_attached {
         w.procs[n].state = State::Attached;
-        w.procs[n].generation += 1;
+        w.new_generation(n);
         log(
             w,
             n,

@@ -307,7 +307,14 @@ impl Filesystem for SimFs {
             p.event(format!("cdev-open {pid}"));
         }
         files::open(&mut w, &kind);
-        w.files.insert(fh, OpenFile { kmsg_seq, kind });
+        w.files.insert(
+            fh,
+            OpenFile {
+                kmsg_seq,
+                kind,
+                shown: None,
+            },
+        );
         reply.opened(FileHandle(fh), FopenFlags::FOPEN_DIRECT_IO);
     }
 
@@ -331,25 +338,24 @@ impl Filesystem for SimFs {
             FileKind::Kmsg => Source::Kmsg,
             FileKind::Ept(m) => Source::Ept(m),
             kind => {
-                return match files::read(&w, &kind) {
-                    Ok(data) => {
-                        let start = (offset as usize).min(data.len());
-                        let end = (start + size as usize).min(data.len());
-                        reply.data(&data[start..end]);
-                    }
+                return match files::read_at(&mut w, fh.0, &kind, offset, size) {
+                    Ok(data) => reply.data(&data),
                     Err(e) => reply.error(errno(e)),
                 };
             }
         };
         match w.read_now(&source, fh.0, size) {
             Ok(data) => reply.data(&data),
-            Err(libc::EAGAIN) if !nonblock => w.pending.push(crate::world::PendingRead {
-                source,
-                fh: fh.0,
-                pid: req.pid(),
-                size,
-                reply,
-            }),
+            Err(libc::EAGAIN) if !nonblock => {
+                w.pending.push(crate::world::PendingRead {
+                    source,
+                    fh: fh.0,
+                    pid: req.pid(),
+                    size,
+                    reply,
+                });
+                w.readers_waiting.notify_all();
+            }
             Err(e) => reply.error(errno(e)),
         }
     }
@@ -381,7 +387,6 @@ impl Filesystem for SimFs {
                     Ok(()) => reply.written(data.len() as u32),
                     Err(e) => reply.error(errno(e)),
                 }
-                shared.1.notify_all();
             });
             return;
         }
@@ -389,7 +394,6 @@ impl Filesystem for SimFs {
             Ok(()) => reply.written(data.len() as u32),
             Err(e) => reply.error(errno(e)),
         }
-        self.shared.1.notify_all();
     }
 
     fn flush(
@@ -420,7 +424,6 @@ impl Filesystem for SimFs {
             files::release(&mut w, &f.kind, fh.0);
         }
         reply.ok();
-        self.shared.1.notify_all();
     }
 
     fn ioctl(
@@ -442,7 +445,6 @@ impl Filesystem for SimFs {
             Ok(out) => reply.ioctl(0, &out),
             Err(e) => reply.error(errno(e)),
         }
-        self.shared.1.notify_all();
     }
 
     fn poll(

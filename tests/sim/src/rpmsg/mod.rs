@@ -146,6 +146,7 @@ pub fn destroy(w: &mut World, n: usize) {
 /// Records a message the firmware received, and echoes it when asked to.
 fn received(w: &mut World, n: usize, channel: &str, data: &[u8]) -> bool {
     let text = String::from_utf8_lossy(data);
+    w.wake_firmware(n);
     let p = &mut w.procs[n];
     p.rx.push(format!("{channel} {}", text.trim_end_matches('\n')));
     match p.run.as_mut() {
@@ -180,7 +181,7 @@ pub fn firmware_send(
                 pty::tty_master(&w, n)
             };
             match master {
-                Some(fd) => pty::pty_write(shared, n, generation, &fd, &data),
+                Some(tty) => pty::pty_write(shared, n, generation, &tty, &data),
                 None => true,
             }
         }
