@@ -1,6 +1,7 @@
 //! `hybrid-sim`: serves a simulated hybrid SoC (remoteproc, rpmsg, kernel log,
 //! device tree) below a directory through FUSE, or builds firmware files
 //! (`make-firmware`).
+mod board;
 mod config;
 mod control;
 mod fs;

@@ -1,7 +1,7 @@
 //! The remoteproc state machine with the kernel's answers: firmware name,
 //! `state` writes (sysfs) and the character device's commands, power
 //! references, crash and recovery. Every function runs under the world lock.
-use crate::config::Kernel;
+use crate::config::{Detach, Kernel};
 use crate::kmsg::{ERR, INFO, WARN};
 use crate::lookup;
 use crate::world::{Run, State, World};
@@ -222,6 +222,7 @@ fn start_image(w: &mut World, n: usize, image: hybrid_sim::elf::Image) {
     p.state = State::Running;
     p.starts += 1;
     w.new_generation(n);
+    crate::rpmsg::greet(w, n);
     w.firmware_started(n);
 }
 
@@ -282,9 +283,17 @@ pub fn detach(w: &mut World, n: usize) -> Res {
         p.event("detach-ref".into());
         return Ok(());
     }
-    if !p.spec.detach {
-        p.power += 1;
-        return Err(libc::EINVAL);
+    match p.spec.detach {
+        Detach::Yes => {}
+        Detach::No => {
+            p.power += 1;
+            return Err(libc::EINVAL);
+        }
+        Detach::Refused(e) => {
+            p.power += 1;
+            log(w, n, ERR, format!("can't detach from rproc: -{e}"));
+            return Err(e);
+        }
     }
     p.state = State::Detached;
     p.event("detach".into());

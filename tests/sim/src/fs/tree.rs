@@ -96,19 +96,21 @@ impl Tree {
     }
 }
 
-/// Platform device directory of core `n`, relative to `sys/`.
-pub fn platform_dir(n: usize) -> String {
-    format!("devices/platform/sim-rproc.{n}")
+/// Name of the platform device of core `n` (`sim-rproc.N` unless the board says).
+fn platform_device(w: &World, n: usize) -> String {
+    w.procs[n]
+        .spec
+        .device
+        .clone()
+        .unwrap_or_else(|| format!("sim-rproc.{n}"))
 }
 
-/// The remoteproc class device directory of core `n`, relative to `sys/`.
-pub fn rproc_dir(n: usize) -> String {
-    format!("{}/remoteproc/remoteproc{n}", platform_dir(n))
-}
-
-/// Device-tree node name of core `n`.
+/// Device-tree node name of core `n` (`<name>@N` unless the board says).
 fn dt_node(w: &World, n: usize) -> String {
-    format!("{}@{n}", w.procs[n].spec.name)
+    let spec = &w.procs[n].spec;
+    spec.node
+        .clone()
+        .unwrap_or_else(|| format!("{}@{n}", spec.name))
 }
 
 fn nul_list(items: &[String]) -> Vec<u8> {
@@ -185,27 +187,33 @@ fn sys(w: &World, t: &mut Tree) {
             FileKind::Const(nul_list(std::slice::from_ref(&p.spec.compatible))),
             0o444,
         );
+        // The `name` property is the node name without its unit address.
+        let node_name = node.split('@').next().unwrap_or(&node);
         t.text(
             &format!("firmware/devicetree/base/{node}/name"),
-            format!("{}\0", p.spec.name),
+            format!("{node_name}\0"),
         );
         if p.removed {
             continue;
         }
-        let pdir = platform_dir(n);
+        let device = platform_device(w, n);
+        let pdir = format!("devices/platform/{device}");
         t.link(
             &format!("{pdir}/of_node"),
             format!("../../../firmware/devicetree/base/{node}"),
         );
-        t.link(
-            &format!("{pdir}/driver"),
-            "../../../bus/platform/drivers/sim-rproc".to_string(),
-        );
-        t.link(
-            &format!("bus/platform/drivers/sim-rproc/sim-rproc.{n}"),
-            format!("../../../../{pdir}"),
-        );
-        let dir = rproc_dir(n);
+        let driver = p.spec.driver.as_deref().unwrap_or("sim-rproc");
+        if !driver.is_empty() {
+            t.link(
+                &format!("{pdir}/driver"),
+                format!("../../../bus/platform/drivers/{driver}"),
+            );
+            t.link(
+                &format!("bus/platform/drivers/{driver}/{device}"),
+                format!("../../../../{pdir}"),
+            );
+        }
+        let dir = format!("{pdir}/remoteproc/remoteproc{n}");
         t.link(
             &format!("class/remoteproc/remoteproc{n}"),
             format!("../../{dir}"),
@@ -217,7 +225,7 @@ fn sys(w: &World, t: &mut Tree) {
         t.file(&format!("{dir}/firmware"), FileKind::Firmware(n), 0o644);
         t.file(&format!("{dir}/recovery"), FileKind::Recovery(n), 0o644);
         t.file(&format!("{dir}/coredump"), FileKind::Coredump(n), 0o644);
-        t.link(&format!("{dir}/device"), format!("../../../sim-rproc.{n}"));
+        t.link(&format!("{dir}/device"), format!("../../../{device}"));
         if p.spec.cdev {
             t.text(&format!("{dir}/dev"), format!("245:{n}\n"));
         }
