@@ -244,7 +244,7 @@ impl World {
             .enumerate()
             .map(|(i, s)| Proc::new(i as u32, s.clone()))
             .collect();
-        let firmware_wakers = procs_len(&cfg).map(|_| Condvar::new()).collect();
+        let firmware_wakers = cfg.processors.iter().map(|_| Condvar::new()).collect();
         World {
             firmware_wakers,
             readers_waiting: Arc::new(Condvar::new()),
@@ -383,10 +383,6 @@ impl World {
             Source::Ept(m) => crate::rpmsg::read(self, *m, size),
         }
     }
-}
-
-fn procs_len(cfg: &Config) -> std::ops::Range<usize> {
-    0..cfg.processors.len()
 }
 
 /// Whether thread `tid` has an unblocked, unignored signal pending; `None` when

@@ -29,7 +29,8 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Waits until `fd` is ready for `events` or `gone` hangs up; false when gone.
+/// Waits until `fd` is ready for `events` or `gone` hangs up; false when gone
+/// (or when poll itself fails).
 fn ready_or_gone(fd: &OwnedFd, events: i16, gone: &OwnedFd) -> bool {
     let mut fds = [
         libc::pollfd {
@@ -45,7 +46,7 @@ fn ready_or_gone(fd: &OwnedFd, events: i16, gone: &OwnedFd) -> bool {
     ];
     // SAFETY: poll(2) on two pollfds of descriptors we hold.
     let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-    r < 0 || fds[1].revents == 0
+    r > 0 && fds[1].revents == 0
 }
 
 pub fn open_pty() -> std::io::Result<Pty> {
