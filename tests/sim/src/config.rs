@@ -1,4 +1,6 @@
-//! Command line of `hybrid-sim`: the board and its processors.
+//! Command line of `hybrid-sim`: the board and its processors, given one by one
+//! (`--processor`) or as a real board's preset (`--board`, see `board.rs`).
+use crate::board;
 use std::path::PathBuf;
 
 /// Kernel generation whose remoteproc quirks are reproduced.
@@ -20,33 +22,58 @@ impl Kernel {
     }
 }
 
-/// One `--processor` specification.
+/// What the driver does with `detach`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detach {
+    /// The core is left running, detached.
+    Yes,
+    /// The driver has no detach operation: `EINVAL`.
+    No,
+    /// The driver has one that refuses with this errno (i.MX8M with SMC: `EOPNOTSUPP`).
+    Refused(i32),
+}
+
+/// One `--processor` specification (or one core of a board preset).
 #[derive(Clone, Debug)]
 pub struct ProcSpec {
+    /// The remoteproc `name` attribute (`rproc->name`).
     pub name: String,
     pub compatible: String,
+    /// Device-tree node name (default `<name>@<index>`).
+    pub node: Option<String>,
+    /// Platform device the remoteproc hangs below (default `sim-rproc.<index>`).
+    pub device: Option<String>,
+    /// Its driver (`None`: `sim-rproc`; `Some("")`: not bound to one).
+    pub driver: Option<String>,
     pub attached: bool,
-    pub detach: bool,
+    pub detach: Detach,
     pub cdev: bool,
     pub name_file: bool,
     pub recovery: bool,
     /// Whether `stop` takes a crashed core offline (mainline answers `EINVAL`).
     pub crash_stop: bool,
     pub firmware: String,
+    /// Channels (name, address) a firmware with no `announce` line announces; empty: the
+    /// simulator's `rpmsg-tty` and `rpmsg-raw`.
+    pub channels: Vec<(String, u32)>,
 }
 
 impl ProcSpec {
-    fn named(name: &str) -> Self {
+    pub fn named(name: &str) -> Self {
         ProcSpec {
             name: name.to_string(),
             compatible: format!("hybrid,sim-{name}"),
+            node: None,
+            device: None,
+            driver: None,
             attached: false,
-            detach: true,
+            detach: Detach::Yes,
             cdev: true,
             name_file: true,
             recovery: false,
             crash_stop: true,
             firmware: format!("rproc-{name}-fw"),
+            channels: Vec::new(),
         }
     }
 
@@ -86,7 +113,15 @@ impl ProcSpec {
                         }
                     }
                 }
-                "detach" => p.detach = yes()?,
+                "detach" => {
+                    p.detach = match v {
+                        "yes" => Detach::Yes,
+                        "no" => Detach::No,
+                        _ => Detach::Refused(crate::control::parse_errno(v).ok_or_else(|| {
+                            format!("processor option detach takes yes, no or an errno, not `{v}`")
+                        })?),
+                    }
+                }
                 "cdev" => p.cdev = yes()?,
                 "name-file" => p.name_file = yes()?,
                 "recovery" => p.recovery = yes()?,
@@ -99,6 +134,34 @@ impl ProcSpec {
     }
 }
 
+/// The kernel's rpmsg tty driver: which channel names it binds and how it names
+/// the tty.
+#[derive(Clone, Debug)]
+pub struct TtyDriver {
+    pub channels: Vec<String>,
+    /// `ttyRPMSG<dst>` (NXP's imx_rpmsg_tty) rather than the next free number.
+    pub named_by_address: bool,
+    /// What the driver sends the firmware when the channel appears.
+    pub hello: Option<String>,
+}
+
+impl Default for TtyDriver {
+    /// Every name a tty driver binds somewhere (mainline, NXP, older ST), numbered in order.
+    fn default() -> Self {
+        TtyDriver {
+            channels: [
+                "rpmsg-tty",
+                "rpmsg-virtual-tty-channel",
+                "rpmsg-tty-channel",
+            ]
+            .map(String::from)
+            .to_vec(),
+            named_by_address: false,
+            hello: None,
+        }
+    }
+}
+
 /// Everything the command line configures.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -108,13 +171,17 @@ pub struct Config {
     pub compatible: Vec<String>,
     pub fw_path: String,
     pub processors: Vec<ProcSpec>,
+    pub tty: TtyDriver,
     /// Unmount and exit when the parent process dies.
     pub exit_with_parent: bool,
 }
 
-pub const USAGE: &str = "usage: hybrid-sim --root DIR [--kernel 6.1|5.10] [--model STR] \
-[--compatible A,B,...] [--fw-path PATH] [--exit-with-parent] [--processor SPEC]...
-  SPEC = name=m4[;compatible=C][;state=offline|attached][;detach=yes|no][;cdev=yes|no]
+pub const USAGE: &str = "usage: hybrid-sim --root DIR [--board BOARD] [--attached CORES] \
+[--kernel 6.1|5.10] [--model STR] [--compatible A,B,...] [--fw-path PATH] [--exit-with-parent] \
+[--processor SPEC]...
+  BOARD = imx8mp | stm32mp157 | am62x | zynqmp | zynqmp-lockstep (not with --processor)
+  CORES = all | none | NAME[,NAME...] (cores the boot loader started: the kernel attaches to them)
+  SPEC = name=m4[;compatible=C][;state=offline|attached][;detach=yes|no|ERRNO][;cdev=yes|no]
          [;name-file=yes|no][;recovery=enabled|disabled][;crash-stop=yes|no][;firmware=NAME]
        hybrid-sim make-firmware --out FILE [--trace LEN] [--rpmsg] [--script TEXT | --script-file F]";
 
@@ -122,6 +189,9 @@ impl Config {
     /// Parses the simulator's arguments (without the program name).
     pub fn parse(args: &[String]) -> Result<Self, String> {
         let mut root = None;
+        let mut board = None;
+        let mut attached = None;
+        let (mut model, mut compatible) = (None, None);
         let mut cfg = Config {
             root: PathBuf::new(),
             kernel: Kernel::V6_1,
@@ -129,6 +199,7 @@ impl Config {
             compatible: vec!["hybrid,sim-board".into()],
             fw_path: String::new(),
             processors: Vec::new(),
+            tty: TtyDriver::default(),
             exit_with_parent: false,
         };
         let mut it = args.iter();
@@ -140,6 +211,8 @@ impl Config {
             };
             match a.as_str() {
                 "--root" => root = Some(PathBuf::from(val()?)),
+                "--board" => board = Some(val()?),
+                "--attached" => attached = Some(val()?),
                 "--kernel" => {
                     cfg.kernel = match val()?.as_str() {
                         "6.1" => Kernel::V6_1,
@@ -147,8 +220,10 @@ impl Config {
                         k => return Err(format!("--kernel must be 6.1 or 5.10, not `{k}`")),
                     }
                 }
-                "--model" => cfg.model = val()?,
-                "--compatible" => cfg.compatible = val()?.split(',').map(str::to_string).collect(),
+                "--model" => model = Some(val()?),
+                "--compatible" => {
+                    compatible = Some(val()?.split(',').map(str::to_string).collect())
+                }
                 "--fw-path" => cfg.fw_path = val()?,
                 "--processor" => cfg.processors.push(ProcSpec::parse(&val()?)?),
                 "--exit-with-parent" => cfg.exit_with_parent = true,
@@ -156,9 +231,61 @@ impl Config {
             }
         }
         cfg.root = root.ok_or("--root DIR is required")?;
+        if let Some(name) = board {
+            if !cfg.processors.is_empty() {
+                return Err(
+                    "--board gives the cores: it cannot be combined with --processor".into(),
+                );
+            }
+            let b = board::preset(&name, cfg.kernel).ok_or_else(|| {
+                format!(
+                    "unknown board `{name}`: use one of {}",
+                    board::NAMES.join(", ")
+                )
+            })?;
+            cfg.model = b.model;
+            cfg.compatible = b.compatible;
+            cfg.tty = b.tty;
+            cfg.processors = b.processors;
+        }
         if cfg.processors.is_empty() {
             cfg.processors.push(ProcSpec::named("m4"));
         }
+        cfg.model = model.unwrap_or(cfg.model);
+        cfg.compatible = compatible.unwrap_or(cfg.compatible);
+        if let Some(cores) = attached {
+            cfg.set_attached(&cores)?;
+        }
         Ok(cfg)
+    }
+
+    /// `--attached all|none|NAME,…`: the named cores (by name or index) are
+    /// attached at boot, the others offline.
+    fn set_attached(&mut self, cores: &str) -> Result<(), String> {
+        let wanted: Vec<&str> = match cores {
+            "none" => Vec::new(),
+            _ => cores.split(',').collect(),
+        };
+        for w in &wanted {
+            let known = *w == "all"
+                || self
+                    .processors
+                    .iter()
+                    .enumerate()
+                    .any(|(i, p)| p.name == *w || i.to_string() == *w);
+            if !known {
+                let names: Vec<&str> = self.processors.iter().map(|p| p.name.as_str()).collect();
+                return Err(format!(
+                    "--attached: no core `{w}` (cores: {})",
+                    names.join(", ")
+                ));
+            }
+        }
+        for (i, p) in self.processors.iter_mut().enumerate() {
+            p.attached = wanted
+                .iter()
+                .any(|w| *w == "all" || *w == p.name || *w == i.to_string());
+        }
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! `hybrid-sim`: serves a simulated hybrid SoC (remoteproc, rpmsg, kernel log,
 //! device tree) below a directory through FUSE, or builds firmware files
 //! (`make-firmware`).
+mod board;
 mod config;
 mod control;
 mod fs;
@@ -20,7 +21,7 @@ use fuser::{MountOption, SessionACL};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use world::{lock, World};
 
@@ -111,6 +112,23 @@ fn watch_parent() {
     });
 }
 
+/// Every 10 ms while reads are waiting, answers those whose caller got a
+/// signal; asleep while none waits.
+fn interrupt_readers(shared: &world::Shared) {
+    let mut w = lock(shared);
+    loop {
+        if w.pending.is_empty() {
+            let waiting = w.readers_waiting.clone();
+            w = waiting.wait(w).unwrap_or_else(|e| e.into_inner());
+            continue;
+        }
+        drop(w);
+        std::thread::sleep(Duration::from_millis(10));
+        w = lock(shared);
+        w.interrupt_signalled_readers();
+    }
+}
+
 fn serve(cfg: Config) -> Result<(), String> {
     let set = block_signals();
     let root = cfg.root.clone();
@@ -119,7 +137,7 @@ fn serve(cfg: Config) -> Result<(), String> {
     }
     std::fs::create_dir_all(root.join("lib/firmware"))
         .map_err(|e| format!("cannot create {}/lib/firmware: {e}", root.display()))?;
-    let shared = Arc::new((Mutex::new(World::new(cfg)), Condvar::new()));
+    let shared = Arc::new(Mutex::new(World::new(cfg)));
     {
         let mut w = lock(&shared);
         w.launcher = Some(runner::start_launcher(&shared));
@@ -152,10 +170,7 @@ fn serve(cfg: Config) -> Result<(), String> {
         sessions.push((dir, session));
     }
     let reaper = shared.clone();
-    std::thread::spawn(move || loop {
-        std::thread::sleep(Duration::from_millis(10));
-        lock(&reaper).interrupt_signalled_readers();
-    });
+    std::thread::spawn(move || interrupt_readers(&reaper));
     println!("hybrid-sim: ready {}", root.display());
     let mut sig = 0;
     // SAFETY: sigwait on the set blocked above.

@@ -1,7 +1,7 @@
 //! The remoteproc state machine with the kernel's answers: firmware name,
 //! `state` writes (sysfs) and the character device's commands, power
 //! references, crash and recovery. Every function runs under the world lock.
-use crate::config::Kernel;
+use crate::config::{Detach, Kernel};
 use crate::kmsg::{ERR, INFO, WARN};
 use crate::lookup;
 use crate::world::{Run, State, World};
@@ -221,7 +221,8 @@ fn start_image(w: &mut World, n: usize, image: hybrid_sim::elf::Image) {
     });
     p.state = State::Running;
     p.starts += 1;
-    p.generation += 1;
+    w.new_generation(n);
+    crate::rpmsg::greet(w, n);
     w.firmware_started(n);
 }
 
@@ -257,9 +258,9 @@ fn stop_now(w: &mut World, n: usize) {
     p.state = State::Offline;
     p.run = None;
     p.loaded = None;
-    p.generation += 1;
     p.event("stop".into());
     let name = p.spec.name.clone();
+    w.new_generation(n);
     w.firmware_stopped(n);
     log(w, n, INFO, format!("stopped remote processor {name}"));
 }
@@ -282,14 +283,22 @@ pub fn detach(w: &mut World, n: usize) -> Res {
         p.event("detach-ref".into());
         return Ok(());
     }
-    if !p.spec.detach {
-        p.power += 1;
-        return Err(libc::EINVAL);
+    match p.spec.detach {
+        Detach::Yes => {}
+        Detach::No => {
+            p.power += 1;
+            return Err(libc::EINVAL);
+        }
+        Detach::Refused(e) => {
+            p.power += 1;
+            log(w, n, ERR, format!("can't detach from rproc: -{e}"));
+            return Err(e);
+        }
     }
     p.state = State::Detached;
-    p.generation += 1;
     p.event("detach".into());
     let name = p.spec.name.clone();
+    w.new_generation(n);
     w.firmware_stopped(n);
     log(w, n, INFO, format!("detached remote processor {name}"));
     Ok(())
@@ -357,9 +366,9 @@ pub fn crash(w: &mut World, n: usize, kind: &str) {
     let was_attached = p.state == State::Attached;
     p.state = State::Crashed;
     p.crashes += 1;
-    p.generation += 1;
     p.event(format!("crash {kind}"));
     let count = p.crashes;
+    w.new_generation(n);
     w.firmware_stopped(n);
     log(w, n, ERR, format!("handling crash #{count} in {name}"));
     if w.procs[n].recovery {
@@ -374,7 +383,7 @@ pub fn recover(w: &mut World, n: usize, was_attached: bool) {
     w.procs[n].event("recover".into());
     if was_attached {
         w.procs[n].state = State::Attached;
-        w.procs[n].generation += 1;
+        w.new_generation(n);
         log(
             w,
             n,

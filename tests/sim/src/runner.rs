@@ -5,7 +5,7 @@
 use crate::rpmsg;
 use crate::script::Cmd;
 use crate::trace;
-use crate::world::{lock, Shared, World};
+use crate::world::{lock, wait_firmware, Shared, World};
 use std::sync::mpsc::{channel, Sender};
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,7 @@ fn run(shared: &Shared, n: usize, generation: u64) {
 }
 
 /// Waits until `ready` holds (true), the deadline passes (true) or the image
-/// stops running (false).
+/// stops running (false), asleep until the core's firmware is woken.
 fn wait(
     shared: &Shared,
     n: usize,
@@ -55,17 +55,10 @@ fn wait(
         if ready(&mut w) {
             return true;
         }
-        let now = Instant::now();
-        let slice = match deadline {
-            Some(d) if d <= now => return true,
-            Some(d) => (d - now).min(Duration::from_millis(50)),
-            None => Duration::from_millis(50),
-        };
-        w = shared
-            .1
-            .wait_timeout(w, slice)
-            .map(|(g, _)| g)
-            .unwrap_or_else(|e| e.into_inner().0);
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return true;
+        }
+        w = wait_firmware(w, n, deadline);
     }
 }
 

@@ -16,12 +16,21 @@ pub enum Cmd {
     Echo,
 }
 
-/// A parsed script: the channel names to announce (empty: the defaults) and
-/// the commands, or the first line that could not be understood.
+/// A parsed script: the channels to announce (empty: the defaults), each with
+/// the address given or none, and the commands, or the first line that could
+/// not be understood.
 #[derive(Debug, Default)]
 pub struct Script {
-    pub announce: Vec<String>,
+    pub announce: Vec<(String, Option<u32>)>,
     pub cmds: Vec<Cmd>,
+}
+
+/// `30` or `0x400`.
+fn parse_addr(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
 }
 
 /// Parses `text`; errors name the line.
@@ -33,14 +42,22 @@ pub fn parse(text: &str) -> Result<Script, String> {
         .map(|(i, l)| (i + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
         .peekable();
-    while let Some((_, l)) = lines.peek() {
-        match l.strip_prefix("announce ") {
-            Some(name) => {
-                script.announce.push(name.trim().to_string());
-                lines.next();
-            }
-            None => break,
-        }
+    while let Some(&(no, l)) = lines.peek() {
+        let Some(rest) = l.strip_prefix("announce ") else {
+            break;
+        };
+        let mut words = rest.split_whitespace();
+        let (Some(name), addr, None) = (words.next(), words.next(), words.next()) else {
+            return Err(format!("line {no}: `announce` takes a name and an address"));
+        };
+        let addr = match addr {
+            Some(a) => Some(parse_addr(a).ok_or_else(|| {
+                format!("line {no}: `{a}` is not an address (decimal or 0x hex)")
+            })?),
+            None => None,
+        };
+        script.announce.push((name.to_string(), addr));
+        lines.next();
     }
     let mut stack: Vec<(u32, Vec<Cmd>)> = vec![(1, Vec::new())];
     for (no, line) in lines {
@@ -96,11 +113,14 @@ mod tests {
     #[test]
     fn parses_every_command() {
         let s = parse(
-            "announce rpmsg-tty\n# comment\n\ntrace a\nrepeat 2\ntty {n}\nrepeat 2\nept x\nend\nend\n\
+            "announce rpmsg-tty\nannounce my-log 0x401\n# comment\n\ntrace a\nrepeat 2\ntty {n}\nrepeat 2\nept x\nend\nend\n\
              sleep 5\nwait-rx\necho\ncrash watchdog\nhalt\n",
         )
         .unwrap();
-        assert_eq!(s.announce, ["rpmsg-tty"]);
+        assert_eq!(
+            s.announce,
+            [("rpmsg-tty".into(), None), ("my-log".into(), Some(0x401))]
+        );
         assert_eq!(
             s.cmds,
             [
@@ -129,5 +149,7 @@ mod tests {
         assert!(parse("repeat 2\ntrace a\n").is_err());
         assert!(parse("crash boom\n").is_err());
         assert!(parse("trace a\nannounce x\n").is_err());
+        assert!(parse("announce x zz\n").unwrap_err().contains("line 1"));
+        assert!(parse("announce x 1 2\n").is_err());
     }
 }

@@ -1,5 +1,7 @@
 //! The simulator's shared state: processors, kernel log, open files, and the
-//! readers and pollers waiting on them. One mutex guards it all.
+//! readers and pollers waiting on them. One mutex guards it all; firmware
+//! threads wait on a condition variable of their own core, woken only by what
+//! concerns that core (its image stopping, input for it, room in its queues).
 use crate::config::{Config, ProcSpec};
 use crate::fs::tree::FileKind;
 use crate::kmsg::Kmsg;
@@ -10,6 +12,7 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
 /// `enum rproc_state` as sysfs prints it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,6 +184,8 @@ pub struct PendingRead {
 pub struct OpenFile {
     pub kmsg_seq: u64,
     pub kind: FileKind,
+    /// A sysfs attribute's last showing and where the last read of it ended.
+    pub shown: Option<(Vec<u8>, u64)>,
 }
 
 /// Everything the three mounts and the firmware threads share.
@@ -198,16 +203,37 @@ pub struct World {
     /// rpmsg endpoint devices by number.
     pub endpoints: BTreeMap<u32, Endpoint>,
     pub counters: Counters,
+    /// One per core: signalled when something its firmware threads wait for changed.
+    firmware_wakers: Arc<[Condvar]>,
+    /// Signalled when a read starts waiting (the thread that interrupts them sleeps otherwise).
+    pub readers_waiting: Arc<Condvar>,
 }
 
-/// The shared handle: the state and a condition variable signalled on changes
-/// the firmware threads wait for.
-pub type Shared = Arc<(Mutex<World>, Condvar)>;
+/// The shared handle on the state.
+pub type Shared = Arc<Mutex<World>>;
 
 /// Locks the world (a poisoned lock is still usable: the state stays consistent
 /// per operation).
 pub fn lock(shared: &Shared) -> MutexGuard<'_, World> {
-    shared.0.lock().unwrap_or_else(|e| e.into_inner())
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Releases the lock until core `n`'s firmware threads are woken (see
+/// `World::wake_firmware`) or `deadline` passes, then takes it again.
+pub fn wait_firmware(
+    w: MutexGuard<'_, World>,
+    n: usize,
+    deadline: Option<Instant>,
+) -> MutexGuard<'_, World> {
+    let wakers = w.firmware_wakers.clone();
+    let Some(cv) = wakers.get(n) else { return w };
+    match deadline {
+        None => cv.wait(w).unwrap_or_else(|e| e.into_inner()),
+        Some(d) => cv
+            .wait_timeout(w, d.saturating_duration_since(Instant::now()))
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0),
+    }
 }
 
 impl World {
@@ -218,7 +244,10 @@ impl World {
             .enumerate()
             .map(|(i, s)| Proc::new(i as u32, s.clone()))
             .collect();
+        let firmware_wakers = cfg.processors.iter().map(|_| Condvar::new()).collect();
         World {
+            firmware_wakers,
+            readers_waiting: Arc::new(Condvar::new()),
             fw_class_path: cfg.fw_path.clone(),
             cfg,
             procs,
@@ -231,6 +260,20 @@ impl World {
             endpoints: BTreeMap::new(),
             counters: Counters::default(),
         }
+    }
+
+    /// Wakes the firmware threads of core `n`: its image stopped or changed,
+    /// it received something, or room freed up in its queues.
+    pub fn wake_firmware(&self, n: usize) {
+        if let Some(cv) = self.firmware_wakers.get(n) {
+            cv.notify_all();
+        }
+    }
+
+    /// Core `n` starts, stops or leaves an image: its firmware threads end.
+    pub fn new_generation(&mut self, n: usize) {
+        self.procs[n].generation += 1;
+        self.wake_firmware(n);
     }
 
     /// A firmware image just started on core `n` (boot or recovery).

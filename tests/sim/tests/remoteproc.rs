@@ -46,6 +46,29 @@ fn start_and_stop_a_core() {
 }
 
 #[test]
+fn an_attribute_kept_open_shows_the_current_value_at_offset_0() {
+    let sim = sim_with_fw(&[]);
+    let state = format!("{RP0}/state");
+    let fd = Fd::open(&sim.path(&state), libc::O_RDONLY).unwrap();
+    assert_eq!(fd.pread(4096, 0), b"offline\n");
+    assert_eq!(fd.pread(4096, 8), b"", "the end of that showing");
+    sim.write(&state, "start").unwrap();
+    assert_eq!(fd.pread(4096, 0), b"running\n", "offset 0 shows it afresh");
+    // A read going on where the previous one ended stays in the same showing (seq_read)...
+    assert_eq!(fd.pread(3, 0), b"run");
+    sim.write(&state, "stop").unwrap();
+    assert_eq!(fd.pread(4096, 3), b"ning\n");
+    // ...a read anywhere else shows the attribute afresh.
+    assert_eq!(fd.pread(4096, 2), b"fline\n");
+    assert_eq!(fd.pread(4096, 0), b"offline\n");
+    // Plain reads at the file position behave the same way.
+    sim.write(&state, "start").unwrap();
+    assert_eq!(fd.read(4096).unwrap(), b"running\n");
+    assert_eq!(fd.read(4096).unwrap(), b"");
+    sim.write(&state, "stop").unwrap();
+}
+
+#[test]
 fn start_on_running_core_takes_another_reference_on_6_1() {
     let sim = sim_with_fw(&[]);
     sim.write(&format!("{RP0}/state"), "start").unwrap();

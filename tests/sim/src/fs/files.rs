@@ -34,6 +34,57 @@ pub fn read(w: &World, kind: &FileKind) -> Result<Vec<u8>, i32> {
     }
 }
 
+/// Whether the file is a sysfs attribute, which the kernel serves through a
+/// seq_file: shown once per read from offset 0.
+fn seq_file(kind: &FileKind) -> bool {
+    matches!(
+        kind,
+        FileKind::Const(_)
+            | FileKind::State(_)
+            | FileKind::Firmware(_)
+            | FileKind::Recovery(_)
+            | FileKind::Coredump(_)
+            | FileKind::FwClassPath
+    )
+}
+
+/// What a read of `size` bytes at `offset` of open file `fh` returns. A sysfs
+/// attribute is shown afresh for a read at offset 0 (so a descriptor kept open
+/// and re-read with `pread` at 0 sees the current value) or at an offset other
+/// than where the previous read ended; a read continuing where the previous one
+/// ended goes on in that same showing, as `seq_read` does. Other files (debugfs,
+/// the simulator's own) are read afresh every time.
+pub fn read_at(
+    w: &mut World,
+    fh: u64,
+    kind: &FileKind,
+    offset: u64,
+    size: u32,
+) -> Result<Vec<u8>, i32> {
+    let seq = seq_file(kind);
+    let continued = w
+        .files
+        .get(&fh)
+        .and_then(|f| f.shown.as_ref())
+        .filter(|(_, end)| seq && offset != 0 && *end == offset)
+        .map(|(shown, _)| shown.clone());
+    let content = match continued {
+        Some(c) => c,
+        None => read(w, kind)?,
+    };
+    let start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(content.len());
+    let end = start.saturating_add(size as usize).min(content.len());
+    let data = content[start..end].to_vec();
+    if seq {
+        if let Some(f) = w.files.get_mut(&fh) {
+            f.shown = Some((content, end as u64));
+        }
+    }
+    Ok(data)
+}
+
 /// Which `hang` key delays writes to this file.
 fn hang_key(kind: &FileKind) -> Option<(usize, &'static str)> {
     match kind {

@@ -1,10 +1,11 @@
 //! The FUSE side: one `SimFs` per mount (`sys`, `dev`, `sim`), all sharing the
 //! world. Paths are interned into inode numbers; every request looks the path
-//! up in a fresh tree snapshot, so the tree follows the state.
+//! up in the tree of the current state, rebuilt only when the state's shape
+//! changed (a core started or stopped, a channel or endpoint came or went).
 pub mod files;
 pub mod tree;
 
-use crate::world::{lock, OpenFile, Shared, Source};
+use crate::world::{lock, OpenFile, Shared, Source, World};
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, IoctlFlags,
     LockOwner, OpenAccMode, OpenFlags, PollEvents, PollFlags, PollNotifier, ReplyAttr, ReplyCreate,
@@ -13,9 +14,9 @@ use fuser::{
 };
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tree::{FileKind, Mount, Node};
+use tree::{FileKind, Mount, Node, Tree};
 
 const TTL: Duration = Duration::ZERO;
 
@@ -24,6 +25,8 @@ pub struct SimFs {
     mount: Mount,
     shared: Shared,
     inodes: Mutex<(HashMap<String, u64>, Vec<String>)>,
+    /// The last tree built and the shape it was built for.
+    tree: Mutex<Option<(u64, Arc<Tree>)>>,
 }
 
 impl SimFs {
@@ -32,6 +35,21 @@ impl SimFs {
             mount,
             shared,
             inodes: Mutex::new((HashMap::from([(String::new(), 1)]), vec![String::new()])),
+            tree: Mutex::new(None),
+        }
+    }
+
+    /// The tree of the current state `w` (held locked by the caller).
+    fn tree(&self, w: &World) -> Arc<Tree> {
+        let shape = tree::shape(w);
+        let mut cached = self.tree.lock().unwrap_or_else(|e| e.into_inner());
+        match cached.as_ref() {
+            Some((s, t)) if *s == shape => t.clone(),
+            _ => {
+                let t = Arc::new(tree::build(w, self.mount));
+                *cached = Some((shape, t.clone()));
+                t
+            }
         }
     }
 
@@ -55,7 +73,7 @@ impl SimFs {
     fn node(&self, ino: INodeNo) -> Option<(String, Node)> {
         let path = self.path(ino)?;
         let w = lock(&self.shared);
-        let node = tree::build(&w, self.mount).0.get(&path)?.clone();
+        let node = self.tree(&w).0.get(&path)?.clone();
         Some((path, node))
     }
 
@@ -115,7 +133,7 @@ impl Filesystem for SimFs {
         };
         let node = {
             let w = lock(&self.shared);
-            tree::build(&w, self.mount).0.get(&path).cloned()
+            self.tree(&w).0.get(&path).cloned()
         };
         match node {
             Some(node) => {
@@ -227,7 +245,7 @@ impl Filesystem for SimFs {
         };
         let entries: Vec<(String, FileType)> = {
             let w = lock(&self.shared);
-            let t = tree::build(&w, self.mount);
+            let t = self.tree(&w);
             if t.0.get(&dir) != Some(&Node::Dir) {
                 return reply.error(Errno::ENOTDIR);
             }
@@ -289,7 +307,14 @@ impl Filesystem for SimFs {
             p.event(format!("cdev-open {pid}"));
         }
         files::open(&mut w, &kind);
-        w.files.insert(fh, OpenFile { kmsg_seq, kind });
+        w.files.insert(
+            fh,
+            OpenFile {
+                kmsg_seq,
+                kind,
+                shown: None,
+            },
+        );
         reply.opened(FileHandle(fh), FopenFlags::FOPEN_DIRECT_IO);
     }
 
@@ -313,25 +338,24 @@ impl Filesystem for SimFs {
             FileKind::Kmsg => Source::Kmsg,
             FileKind::Ept(m) => Source::Ept(m),
             kind => {
-                return match files::read(&w, &kind) {
-                    Ok(data) => {
-                        let start = (offset as usize).min(data.len());
-                        let end = (start + size as usize).min(data.len());
-                        reply.data(&data[start..end]);
-                    }
+                return match files::read_at(&mut w, fh.0, &kind, offset, size) {
+                    Ok(data) => reply.data(&data),
                     Err(e) => reply.error(errno(e)),
                 };
             }
         };
         match w.read_now(&source, fh.0, size) {
             Ok(data) => reply.data(&data),
-            Err(libc::EAGAIN) if !nonblock => w.pending.push(crate::world::PendingRead {
-                source,
-                fh: fh.0,
-                pid: req.pid(),
-                size,
-                reply,
-            }),
+            Err(libc::EAGAIN) if !nonblock => {
+                w.pending.push(crate::world::PendingRead {
+                    source,
+                    fh: fh.0,
+                    pid: req.pid(),
+                    size,
+                    reply,
+                });
+                w.readers_waiting.notify_all();
+            }
             Err(e) => reply.error(errno(e)),
         }
     }
@@ -363,7 +387,6 @@ impl Filesystem for SimFs {
                     Ok(()) => reply.written(data.len() as u32),
                     Err(e) => reply.error(errno(e)),
                 }
-                shared.1.notify_all();
             });
             return;
         }
@@ -371,7 +394,6 @@ impl Filesystem for SimFs {
             Ok(()) => reply.written(data.len() as u32),
             Err(e) => reply.error(errno(e)),
         }
-        self.shared.1.notify_all();
     }
 
     fn flush(
@@ -402,7 +424,6 @@ impl Filesystem for SimFs {
             files::release(&mut w, &f.kind, fh.0);
         }
         reply.ok();
-        self.shared.1.notify_all();
     }
 
     fn ioctl(
@@ -424,7 +445,6 @@ impl Filesystem for SimFs {
             Ok(out) => reply.ioctl(0, &out),
             Err(e) => reply.error(errno(e)),
         }
-        self.shared.1.notify_all();
     }
 
     fn poll(

@@ -4,6 +4,7 @@
 use crate::rpmsg::{ChannelDev, Vdev};
 use crate::world::{State, World};
 use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Which of the three mounts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,23 +96,57 @@ impl Tree {
     }
 }
 
-/// Platform device directory of core `n`, relative to `sys/`.
-pub fn platform_dir(n: usize) -> String {
-    format!("devices/platform/sim-rproc.{n}")
+/// Name of the platform device of core `n` (`sim-rproc.N` unless the board says).
+fn platform_device(w: &World, n: usize) -> String {
+    w.procs[n]
+        .spec
+        .device
+        .clone()
+        .unwrap_or_else(|| format!("sim-rproc.{n}"))
 }
 
-/// The remoteproc class device directory of core `n`, relative to `sys/`.
-pub fn rproc_dir(n: usize) -> String {
-    format!("{}/remoteproc/remoteproc{n}", platform_dir(n))
-}
-
-/// Device-tree node name of core `n`.
+/// Device-tree node name of core `n` (`<name>@N` unless the board says).
 fn dt_node(w: &World, n: usize) -> String {
-    format!("{}@{n}", w.procs[n].spec.name)
+    let spec = &w.procs[n].spec;
+    spec.node
+        .clone()
+        .unwrap_or_else(|| format!("{}@{n}", spec.name))
 }
 
 fn nul_list(items: &[String]) -> Vec<u8> {
     items.iter().flat_map(|s| s.bytes().chain([0])).collect()
+}
+
+/// Whether core `n` shows its trace buffer in debugfs: its name, while it does.
+fn trace_name(w: &World, n: usize) -> Option<&str> {
+    let p = &w.procs[n];
+    let (name, _) = p.run.as_ref()?.trace.as_ref()?;
+    matches!(p.state, State::Running | State::Crashed).then_some(name.as_str())
+}
+
+/// A fingerprint of everything `build` reads from the state that can change (processors, their
+/// running images and channels, endpoints): equal fingerprints give equal trees, so a tree built
+/// once serves every request until one of these changes.
+pub fn shape(w: &World) -> u64 {
+    let mut h = DefaultHasher::new();
+    for (n, p) in w.procs.iter().enumerate() {
+        p.removed.hash(&mut h);
+        trace_name(w, n).hash(&mut h);
+        let vdev = p.run.as_ref().and_then(|r| r.vdev.as_ref());
+        vdev.map(|v| (v.platform, v.virtio, v.ctrl)).hash(&mut h);
+        for c in vdev.iter().flat_map(|v| &v.channels) {
+            (&c.name, c.dst).hash(&mut h);
+            match &c.dev {
+                ChannelDev::Tty(i, pty) => (0, *i, pty.path.as_str()).hash(&mut h),
+                ChannelDev::Raw(m) => (1, *m, "").hash(&mut h),
+                ChannelDev::Other => (2, 0, "").hash(&mut h),
+            }
+        }
+    }
+    for (m, e) in &w.endpoints {
+        (m, e.proc, e.dead, e.default, &e.name, e.src, e.dst).hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Builds the tree of `mount` from the current state.
@@ -152,27 +187,33 @@ fn sys(w: &World, t: &mut Tree) {
             FileKind::Const(nul_list(std::slice::from_ref(&p.spec.compatible))),
             0o444,
         );
+        // The `name` property is the node name without its unit address.
+        let node_name = node.split('@').next().unwrap_or(&node);
         t.text(
             &format!("firmware/devicetree/base/{node}/name"),
-            format!("{}\0", p.spec.name),
+            format!("{node_name}\0"),
         );
         if p.removed {
             continue;
         }
-        let pdir = platform_dir(n);
+        let device = platform_device(w, n);
+        let pdir = format!("devices/platform/{device}");
         t.link(
             &format!("{pdir}/of_node"),
             format!("../../../firmware/devicetree/base/{node}"),
         );
-        t.link(
-            &format!("{pdir}/driver"),
-            "../../../bus/platform/drivers/sim-rproc".to_string(),
-        );
-        t.link(
-            &format!("bus/platform/drivers/sim-rproc/sim-rproc.{n}"),
-            format!("../../../../{pdir}"),
-        );
-        let dir = rproc_dir(n);
+        let driver = p.spec.driver.as_deref().unwrap_or("sim-rproc");
+        if !driver.is_empty() {
+            t.link(
+                &format!("{pdir}/driver"),
+                format!("../../../bus/platform/drivers/{driver}"),
+            );
+            t.link(
+                &format!("bus/platform/drivers/{driver}/{device}"),
+                format!("../../../../{pdir}"),
+            );
+        }
+        let dir = format!("{pdir}/remoteproc/remoteproc{n}");
         t.link(
             &format!("class/remoteproc/remoteproc{n}"),
             format!("../../{dir}"),
@@ -184,7 +225,7 @@ fn sys(w: &World, t: &mut Tree) {
         t.file(&format!("{dir}/firmware"), FileKind::Firmware(n), 0o644);
         t.file(&format!("{dir}/recovery"), FileKind::Recovery(n), 0o644);
         t.file(&format!("{dir}/coredump"), FileKind::Coredump(n), 0o644);
-        t.link(&format!("{dir}/device"), format!("../../../sim-rproc.{n}"));
+        t.link(&format!("{dir}/device"), format!("../../../{device}"));
         if p.spec.cdev {
             t.text(&format!("{dir}/dev"), format!("245:{n}\n"));
         }
@@ -199,10 +240,8 @@ fn sys(w: &World, t: &mut Tree) {
         if let Some(vdev) = p.run.as_ref().and_then(|r| r.vdev.as_ref()) {
             rpmsg_sys(w, t, &dir, n, vdev);
         }
-        if let Some((name, _)) = p.run.as_ref().and_then(|r| r.trace.as_ref()) {
-            if matches!(p.state, State::Running | State::Crashed) {
-                t.file(&format!("{dbg}/{name}"), FileKind::Trace(n), 0o400);
-            }
+        if let Some(name) = trace_name(w, n) {
+            t.file(&format!("{dbg}/{name}"), FileKind::Trace(n), 0o400);
         }
     }
 }

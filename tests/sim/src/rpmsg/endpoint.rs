@@ -1,9 +1,8 @@
 //! rpmsg endpoint devices (`dev/rpmsgM`): the `rpmsg-raw` channel's own and
 //! those created through `dev/rpmsg_ctrlC`; one message per read and write.
 use super::{alive, received};
-use crate::world::{lock, Shared, Source, World};
+use crate::world::{lock, wait_firmware, Shared, Source, World};
 use std::collections::VecDeque;
-use std::time::Duration;
 
 /// Largest payload of one rpmsg message (512-byte buffers, 16-byte header).
 pub const MAX_PAYLOAD: usize = 496;
@@ -54,11 +53,13 @@ pub fn new_endpoint(w: &mut World, n: usize, name: &str, src: u32, dst: u32, def
 
 pub fn kill_endpoint(w: &mut World, m: u32) {
     if let Some(e) = w.endpoints.get_mut(&m) {
+        let n = e.proc;
         e.dead = true;
         e.queue.clear();
         if e.opened == 0 {
             w.endpoints.remove(&m);
         }
+        w.wake_firmware(n);
     }
     w.wake(&Source::Ept(m));
 }
@@ -70,7 +71,9 @@ pub fn read(w: &mut World, m: u32, size: u32) -> Result<Vec<u8>, i32> {
         return Err(libc::EPIPE);
     }
     let mut msg = e.queue.pop_front().ok_or(libc::EAGAIN)?;
+    let n = e.proc;
     msg.truncate(size as usize);
+    w.wake_firmware(n);
     Ok(msg)
 }
 
@@ -114,9 +117,11 @@ pub fn host_write(w: &mut World, m: u32, data: &[u8]) -> Result<(), i32> {
 pub fn opened(w: &mut World, m: u32, delta: i32) {
     if let Some(e) = w.endpoints.get_mut(&m) {
         e.opened = e.opened.saturating_add_signed(delta);
+        let n = e.proc;
         if e.dead && e.opened == 0 {
             w.endpoints.remove(&m);
         }
+        w.wake_firmware(n);
     }
 }
 
@@ -150,8 +155,8 @@ pub fn ept_ioctl(w: &mut World, m: u32, cmd: u32) -> Result<Vec<u8>, i32> {
 /// `rpmsg-raw` one always, created ones while open); waits while one of them
 /// is full. False when the image stopped meanwhile.
 pub fn firmware_send(shared: &Shared, n: usize, generation: u64, data: Vec<u8>) -> bool {
+    let mut w = lock(shared);
     loop {
-        let mut w = lock(shared);
         if !alive(&w, n, generation) {
             return false;
         }
@@ -173,7 +178,6 @@ pub fn firmware_send(shared: &Shared, n: usize, generation: u64, data: Vec<u8>) 
             }
             return true;
         }
-        drop(w);
-        std::thread::sleep(Duration::from_millis(10));
+        w = wait_firmware(w, n, None);
     }
 }

@@ -58,20 +58,20 @@ impl Vdev {
     }
 }
 
-fn tty_channel(name: &str) -> bool {
-    matches!(
-        name,
-        "rpmsg-tty" | "rpmsg-virtual-tty-channel" | "rpmsg-tty-channel"
-    )
-}
-
-/// Creates the vdev and announces `names` (default `rpmsg-tty`, `rpmsg-raw`).
-pub fn create(w: &mut World, n: usize, names: &[String]) -> Vdev {
-    let defaults = ["rpmsg-tty".to_string(), "rpmsg-raw".to_string()];
-    let names = if names.is_empty() {
+/// Creates the vdev and announces `announced` (name, address if given). With
+/// none, the core's default channels (a board's example firmware), or else
+/// `rpmsg-tty` and `rpmsg-raw`. Addresses not given count up from 0x400.
+pub fn create(w: &mut World, n: usize, announced: &[(String, Option<u32>)]) -> Vdev {
+    let defaults: Vec<(String, Option<u32>)> = match &w.procs[n].spec.channels {
+        c if c.is_empty() => ["rpmsg-tty", "rpmsg-raw"]
+            .map(|name| (name.to_string(), None))
+            .to_vec(),
+        c => c.iter().map(|(name, a)| (name.clone(), Some(*a))).collect(),
+    };
+    let names = if announced.is_empty() {
         &defaults[..]
     } else {
-        names
+        announced
     };
     let vdev_numbers = (w.counters.platform, w.counters.virtio, w.counters.ctrl);
     w.counters.platform += 1;
@@ -88,14 +88,15 @@ pub fn create(w: &mut World, n: usize, names: &[String]) -> Vdev {
         format!("virtio_rpmsg_bus virtio{virtio}: rpmsg host is online"),
     );
     let mut channels = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        let dst = FIRST_ADDR + i as u32;
+    for (i, (name, addr)) in names.iter().enumerate() {
+        let dst = addr.unwrap_or(FIRST_ADDR + i as u32);
         w.log(
             INFO,
             format!("virtio_rpmsg_bus virtio{virtio}: creating channel {name} addr 0x{dst:x}"),
         );
-        let dev = if tty_channel(name) {
+        let dev = if w.cfg.tty.channels.contains(name) {
             match pty::open_pty() {
+                Ok(pty) if w.cfg.tty.named_by_address => ChannelDev::Tty(dst, pty),
                 Ok(pty) => {
                     let i = w.counters.tty;
                     w.counters.tty += 1;
@@ -129,6 +130,29 @@ pub fn create(w: &mut World, n: usize, names: &[String]) -> Vdev {
     }
 }
 
+/// What the kernel's tty driver sends on each new tty channel of core `n`
+/// (NXP's says "hello world!"), received by the firmware like anything else.
+pub fn greet(w: &mut World, n: usize) {
+    let Some(hello) = w.cfg.tty.hello.clone() else {
+        return;
+    };
+    let ttys: Vec<String> = w.procs[n]
+        .run
+        .as_ref()
+        .and_then(|r| r.vdev.as_ref())
+        .map(|v| {
+            v.channels
+                .iter()
+                .filter(|c| matches!(c.dev, ChannelDev::Tty(..)))
+                .map(|c| c.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for name in ttys {
+        received(w, n, &name, hello.as_bytes());
+    }
+}
+
 /// The firmware stopped: its channels and endpoints go away; blocked readers
 /// get `EPIPE`, pty readers a hangup once the master is closed.
 pub fn destroy(w: &mut World, n: usize) {
@@ -146,6 +170,7 @@ pub fn destroy(w: &mut World, n: usize) {
 /// Records a message the firmware received, and echoes it when asked to.
 fn received(w: &mut World, n: usize, channel: &str, data: &[u8]) -> bool {
     let text = String::from_utf8_lossy(data);
+    w.wake_firmware(n);
     let p = &mut w.procs[n];
     p.rx.push(format!("{channel} {}", text.trim_end_matches('\n')));
     match p.run.as_mut() {
@@ -180,7 +205,7 @@ pub fn firmware_send(
                 pty::tty_master(&w, n)
             };
             match master {
-                Some(fd) => pty::pty_write(shared, n, generation, &fd, &data),
+                Some(tty) => pty::pty_write(shared, n, generation, &tty, &data),
                 None => true,
             }
         }

@@ -1,5 +1,7 @@
 //! Tty channels: a pseudo-terminal per channel, held by the simulator in raw
-//! mode, with a thread relaying what the host writes to the firmware.
+//! mode, with a thread relaying what the host writes to the firmware. Threads
+//! blocked on a pty also watch the pty's `gone` pipe, which hangs up when the
+//! channel goes away, so none of them polls on a timer.
 use super::{alive, received, ChannelDev};
 use crate::world::{lock, Shared, World};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -11,6 +13,40 @@ pub struct Pty {
     pub master: Arc<OwnedFd>,
     _slave: OwnedFd,
     pub path: String,
+    /// The read end of a pipe whose write end `_alive` closes with the pty.
+    pub gone: Arc<OwnedFd>,
+    _alive: OwnedFd,
+}
+
+/// The two descriptors of a pipe (read end, write end), close-on-exec.
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two ints we pass.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 returned two fresh descriptors we now own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Waits until `fd` is ready for `events` or `gone` hangs up; false when gone
+/// (or when poll itself fails).
+fn ready_or_gone(fd: &OwnedFd, events: i16, gone: &OwnedFd) -> bool {
+    let mut fds = [
+        libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: gone.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: poll(2) on two pollfds of descriptors we hold.
+    let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+    r > 0 && fds[1].revents == 0
 }
 
 pub fn open_pty() -> std::io::Result<Pty> {
@@ -30,6 +66,7 @@ pub fn open_pty() -> std::io::Result<Pty> {
     }
     // SAFETY: openpty returned two fresh descriptors we now own.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
+    let (gone, alive) = pipe()?;
     let mut buf = [0 as libc::c_char; 128];
     // SAFETY: termios of our slave, made raw; ptsname_r into a local buffer;
     // fcntl on our master.
@@ -52,14 +89,16 @@ pub fn open_pty() -> std::io::Result<Pty> {
         master: Arc::new(master),
         _slave: slave,
         path,
+        gone: Arc::new(gone),
+        _alive: alive,
     })
 }
 
-/// The pty master of the first tty channel of core `n`.
-pub fn tty_master(w: &World, n: usize) -> Option<Arc<OwnedFd>> {
+/// The pty master of the first tty channel of core `n`, and its `gone` pipe.
+pub fn tty_master(w: &World, n: usize) -> Option<(Arc<OwnedFd>, Arc<OwnedFd>)> {
     let vdev = w.procs[n].run.as_ref()?.vdev.as_ref()?;
     vdev.channels.iter().find_map(|c| match &c.dev {
-        ChannelDev::Tty(_, pty) => Some(pty.master.clone()),
+        ChannelDev::Tty(_, pty) => Some((pty.master.clone(), pty.gone.clone())),
         _ => None,
     })
 }
@@ -69,7 +108,7 @@ pub fn pty_write(
     shared: &Shared,
     n: usize,
     generation: u64,
-    fd: &OwnedFd,
+    (fd, gone): &(Arc<OwnedFd>, Arc<OwnedFd>),
     mut data: &[u8],
 ) -> bool {
     while !data.is_empty() {
@@ -83,10 +122,9 @@ pub fn pty_write(
         if r < 0 && err != Some(libc::EAGAIN) && err != Some(libc::EINTR) {
             return true;
         }
-        if !alive(&lock(shared), n, generation) {
+        if !ready_or_gone(fd, libc::POLLOUT, gone) || !alive(&lock(shared), n, generation) {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
     true
 }
@@ -94,7 +132,7 @@ pub fn pty_write(
 /// Relays what the host writes on each tty channel of this image to the
 /// firmware (recording it, echoing it when asked) until the image stops.
 pub fn serve_ttys(shared: &Shared, n: usize, generation: u64) {
-    let ttys: Vec<(String, Arc<OwnedFd>)> = {
+    let ttys: Vec<(String, Arc<OwnedFd>, Arc<OwnedFd>)> = {
         let w = lock(shared);
         let Some(vdev) = w.procs[n].run.as_ref().and_then(|r| r.vdev.as_ref()) else {
             return;
@@ -102,34 +140,35 @@ pub fn serve_ttys(shared: &Shared, n: usize, generation: u64) {
         vdev.channels
             .iter()
             .filter_map(|c| match &c.dev {
-                ChannelDev::Tty(_, pty) => Some((c.name.clone(), pty.master.clone())),
+                ChannelDev::Tty(_, pty) => {
+                    Some((c.name.clone(), pty.master.clone(), pty.gone.clone()))
+                }
                 _ => None,
             })
             .collect()
     };
-    for (name, fd) in ttys {
+    for (name, fd, gone) in ttys {
         let shared = shared.clone();
-        std::thread::spawn(move || tty_reader(&shared, n, generation, &name, fd));
+        std::thread::spawn(move || tty_reader(&shared, n, generation, &name, &fd, &gone));
     }
 }
 
-fn tty_reader(shared: &Shared, n: usize, generation: u64, name: &str, fd: Arc<OwnedFd>) {
+fn tty_reader(
+    shared: &Shared,
+    n: usize,
+    generation: u64,
+    name: &str,
+    fd: &OwnedFd,
+    gone: &OwnedFd,
+) {
     let mut line = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: poll(2) on one pollfd; read(2) into a local buffer.
-        let got = unsafe {
-            if libc::poll(&mut p, 1, 50) > 0 {
-                libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
-            } else {
-                0
-            }
-        };
+        if !ready_or_gone(fd, libc::POLLIN, gone) {
+            return;
+        }
+        // SAFETY: read(2) into a local buffer from the master we hold.
+        let got = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         let mut w = lock(shared);
         if !alive(&w, n, generation) {
             return;
@@ -146,7 +185,6 @@ fn tty_reader(shared: &Shared, n: usize, generation: u64, name: &str, fd: Arc<Ow
                 echo = received(&mut w, n, name, &msg) || echo;
             }
         }
-        shared.1.notify_all();
         drop(w);
         if echo {
             let until = Instant::now() + Duration::from_secs(1);

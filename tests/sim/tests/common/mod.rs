@@ -50,6 +50,16 @@ impl Fd {
         Ok(buf)
     }
 
+    /// pread(2) of at most `size` bytes at `offset` (panics on error).
+    pub fn pread(&self, size: usize, offset: i64) -> Vec<u8> {
+        let mut buf = vec![0u8; size];
+        // SAFETY: pread(2) into a buffer of `size` bytes.
+        let n = unsafe { libc::pread(self.0, buf.as_mut_ptr().cast(), size, offset) };
+        assert!(n >= 0, "pread: {}", std::io::Error::last_os_error());
+        buf.truncate(n as usize);
+        buf
+    }
+
     pub fn ioctl_int(&self, cmd: u64, value: &mut i32) -> std::io::Result<i32> {
         // SAFETY: ioctl(2) with a pointer to a live i32.
         let r = unsafe { libc::ioctl(self.0, cmd as _, value as *mut i32) };
