@@ -223,25 +223,12 @@ impl LogStream {
 
     /// The last lines of the trace buffer, as the crash left it.
     fn crash_tail(&mut self) {
-        let end = self
-            .snap
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(self.snap.len());
-        let text = &self.snap[..end];
-        let total = text
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .count();
-        if total == 0 {
+        let tail = trace::last_lines::<CRASH_TAIL>(&self.snap);
+        if tail.is_empty() {
             return;
         }
         self.sinks.note("last lines of the trace buffer:");
-        for l in text
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .skip(total.saturating_sub(CRASH_TAIL))
-        {
+        for l in tail.oldest_ordered() {
             self.sinks.line(l);
         }
     }
