@@ -253,6 +253,7 @@ impl LogStream {
             _ => rpmsg::discover(&self.rproc_dir),
         };
         let want = self.cfg.channel.as_deref();
+        let wanted = self.cfg.channel.as_ref();
         let named = |c: &&Channel, kind: Kind, default: Option<&str>| {
             c.kind == kind && !want.or(default).is_some_and(|w| c.name != w && c.dev != w)
         };
@@ -267,10 +268,10 @@ impl LogStream {
                 // A created endpoint is aimed at the channel the firmware announces under that
                 // name; created before the announcement it would point nowhere and the kernel
                 // would refuse every write to it. Wait for it while discovery's time lasts.
-                let name = want?;
-                let announced = channels.iter().any(|c| c.name == name);
+                let name = wanted?;
+                let announced = channels.iter().any(|c| c.name == name.as_str());
                 (announced || expired).then_some(())?;
-                Some(Pick::Create(ctrl?.clone(), name.to_owned()))
+                Some(Pick::Create(ctrl?.clone(), name.clone()))
             }),
             Source::Trace => has_trace.then_some(Pick::Trace),
             _ => {
@@ -325,7 +326,7 @@ impl LogStream {
                 dst_of(name).unwrap_or(rpmsg::ADDR_ANY),
             )
             .map(|(file, dev)| {
-                let rec = cat(&["endpoint ", &dev, " (created as ", name, ")"]);
+                let rec = cat(&["endpoint ", &dev, " (created as ", name.as_str(), ")"]);
                 (
                     Active::Endpoint {
                         file,
@@ -531,7 +532,8 @@ impl Drop for LogStream {
 enum Pick {
     Tty(Channel),
     Endpoint(Channel),
-    Create(Channel, String),
+    /// Create an endpoint with this name through this control device.
+    Create(Channel, rpmsg::Name),
     Trace,
 }
 
