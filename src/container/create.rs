@@ -295,6 +295,9 @@ fn spawn(
                 }
             }
             let setup = Setup {
+                log: Box::new(crate::console::stream::LogStream::new(
+                    logs, &g.host, &core.dev, dir,
+                )),
                 host: g.host.clone(),
                 state_dir: dir.to_path_buf(),
                 core,
@@ -303,7 +306,6 @@ fn spawn(
                 adopted: record.adopted,
                 claim,
                 record,
-                logs,
             };
             monitor::run(setup, ready_write)
         }
