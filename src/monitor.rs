@@ -22,7 +22,7 @@ use crate::platform::cdev::Cdev;
 use crate::platform::claim::Claim;
 use crate::platform::firmware;
 use crate::platform::kmsg::{self, CoreEvent, Kmsg};
-use crate::platform::remoteproc::Core;
+use crate::platform::remoteproc::{Attr, Core};
 
 /// How often the core's `state` is re-read (sysfs `state` cannot be polled).
 const TICK: Duration = Duration::from_millis(250);
@@ -71,6 +71,8 @@ struct Monitor {
     requests: File,
     kmsg: Option<Kmsg>,
     cdev: Option<Cdev>,
+    /// The core's `state`, kept open: read on every tick.
+    state: Attr,
     started: bool,
     recovery: bool,
     crashed_since: Option<Instant>,
@@ -132,12 +134,14 @@ impl Monitor {
         setup.record.pid_start = process::start_time(me).unwrap_or(0);
         create::save(&setup.state_dir, &setup.record)?;
         let recovery = setup.core.recovery_enabled(&setup.host);
+        let state = setup.core.state_attr();
         Ok(Monitor {
             setup,
             signals,
             requests,
             kmsg,
             cdev,
+            state,
             started: false,
             recovery,
             crashed_since: None,
@@ -227,9 +231,8 @@ impl Monitor {
         }
         let label = self.label();
         let state = self
-            .setup
-            .core
-            .state()
+            .state
+            .read()
             .map_err(|e| refused(errno_of(&e), format!("reading the state of core {label}")))?;
         if self.setup.adopted {
             if state != "running" && state != "attached" {
@@ -327,7 +330,7 @@ impl Monitor {
 
     fn check_core(&mut self) -> Option<Ending> {
         let label = self.label();
-        let state = match self.setup.core.state() {
+        let state = match self.state.read() {
             Ok(s) => s,
             Err(e) => {
                 return Some(Ending {
@@ -402,7 +405,7 @@ impl Monitor {
         self.setup.log.finish();
         let mut reason = format!("firmware on core {} crashed ({kind})", self.label());
         let stopped = match self.stop_core() {
-            Err(_) if self.setup.core.state().is_ok_and(|s| s == "crashed") => {
+            Err(_) if self.state.read().is_ok_and(|s| s == "crashed") => {
                 crate::container::stop::clear_crash(&self.setup.host, &self.setup.core)
             }
             other => other,
@@ -444,7 +447,7 @@ impl Monitor {
             None => self.setup.core.set_state("stop"),
         };
         if let Err(e) = done {
-            let state = self.setup.core.state().unwrap_or_default();
+            let state = self.state.read().unwrap_or_default();
             if state != "offline" {
                 return Err(Error::io(&e, format!("stop failed (core {state})")));
             }
@@ -470,7 +473,7 @@ impl Monitor {
         if let Some(cdev) = self.cdev.take() {
             // The flag belongs to the processor: leave it set only while the core still runs
             // ours, so that the kernel stops it when the device closes.
-            let state = self.setup.core.state().unwrap_or_default();
+            let state = self.state.read().unwrap_or_default();
             if state != "running" && state != "attached" {
                 let _ = cdev.set_shutdown_on_release(false);
             }
