@@ -5,11 +5,15 @@
 //! tells what happened (see README "Exit codes"), after writing it to the state dir. Its
 //! firmware log source comes prepared in its setup and is started once the core runs.
 
+mod panic;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::console::source::Source;
@@ -35,6 +39,8 @@ pub const EXIT_CRASHED: i32 = 134;
 pub const EXIT_STOPPED_ELSEWHERE: i32 = 100;
 pub const EXIT_CORE_GONE: i32 = 101;
 pub const EXIT_MONITOR_FAILED: i32 = 1;
+/// A bug in the monitor, not in the firmware (see `panic`).
+pub const EXIT_MONITOR_PANICKED: i32 = 102;
 
 /// Everything the monitor needs, in plain types.
 pub struct Setup {
@@ -73,7 +79,8 @@ struct Monitor {
     cdev: Option<Cdev>,
     /// The core's `state`, kept open: read on every tick.
     state: Attr,
-    started: bool,
+    /// The monitor started the core (shared with the panic hook, which then stops it).
+    started: Arc<AtomicBool>,
     recovery: bool,
     crashed_since: Option<Instant>,
     crash_type: Option<String>,
@@ -84,11 +91,18 @@ struct Monitor {
 /// The monitor's body, in the child of `create`. Reports readiness (`ok` or an error message)
 /// on `ready`, then runs until the container ends. Never returns.
 pub fn run(setup: Setup, ready: OwnedFd) -> ! {
+    let started = panic::install(panic::Guard {
+        state_dir: &setup.state_dir,
+        core_dir: &setup.core.dir,
+        label: setup.core.label(),
+        by_kernel: setup.cdev.is_some(),
+        adopted: setup.adopted,
+    });
     crate::sys::setsid();
     crate::sys::ignore_sigpipe();
     let _ = std::env::set_current_dir("/");
     let mut ready = File::from(ready);
-    match Monitor::new(setup) {
+    match Monitor::new(setup, started) {
         Ok(mut m) => {
             // `create` died before hearing that we are ready (an engine killed it): no one
             // knows this monitor, so end now; the kernel releases the core claim.
@@ -119,7 +133,7 @@ fn refused(errno: i32, msg: String) -> Error {
 }
 
 impl Monitor {
-    fn new(mut setup: Setup) -> Result<Monitor> {
+    fn new(mut setup: Setup, started: Arc<AtomicBool>) -> Result<Monitor> {
         let signals = crate::sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT])
             .ctx("monitor: signalfd")?;
         let requests =
@@ -142,7 +156,7 @@ impl Monitor {
             kmsg,
             cdev,
             state,
-            started: false,
+            started,
             recovery,
             crashed_since: None,
             crash_type: None,
@@ -152,6 +166,10 @@ impl Monitor {
 
     fn label(&self) -> String {
         self.setup.core.label()
+    }
+
+    fn started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
     }
 
     fn run(&mut self) -> Ending {
@@ -191,8 +209,9 @@ impl Monitor {
                 if let Some(ending) = self.check_core() {
                     return ending;
                 }
-                if self.started {
+                if self.started() {
                     self.setup.log.tick();
+                    panic::test_trigger();
                 }
             }
         }
@@ -223,7 +242,7 @@ impl Monitor {
 
     /// Start the core (or take over an adopted one); the kernel's errno comes with the message.
     fn start(&mut self) -> Result<()> {
-        if self.started {
+        if self.started() {
             return Err(refused(
                 libc::EBUSY,
                 String::from("the container is already running"),
@@ -272,7 +291,7 @@ impl Monitor {
                 return Err(refused(errno, self.start_error(errno)));
             }
         }
-        self.started = true;
+        self.started.store(true, Ordering::SeqCst);
         let _ = write_atomic(&self.setup.state_dir, STARTED_FILE, b"");
         self.setup.log.start();
         Ok(())
@@ -302,11 +321,11 @@ impl Monitor {
             }
         }
         for (ev, text) in events {
-            if self.started {
+            if self.started() {
                 self.setup.log.core_event(&ev, &text);
             }
             match ev {
-                CoreEvent::Crashed(kind) if self.started => {
+                CoreEvent::Crashed(kind) if self.started() => {
                     if !self.recovery {
                         return Some(self.crashed(&kind));
                     }
@@ -316,7 +335,7 @@ impl Monitor {
                     ));
                     self.crash_type = Some(kind);
                 }
-                CoreEvent::Recovering if self.started => {
+                CoreEvent::Recovering if self.started() => {
                     self.say(&format!(
                         "core {} is being recovered by the kernel",
                         self.label()
@@ -348,7 +367,7 @@ impl Monitor {
             reason: format!("core {label} became {state}"),
             signal: None,
         };
-        if !self.started {
+        if !self.started() {
             return matches!(state.as_str(), "deleted" | "invalid").then(gone);
         }
         match state.as_str() {
@@ -427,7 +446,7 @@ impl Monitor {
             crate::container::stop::signal_name(sig)
         );
         self.setup.log.finish();
-        if self.started {
+        if self.started() {
             if let Err(e) = self.stop_core() {
                 reason.push_str("; ");
                 reason.push_str(&e.msg);
