@@ -56,9 +56,10 @@ mod tests {
         assert!(e.msg.contains("unknown field `lists`"), "{}", e.msg);
         let e = super::parse::<Doc>(br#"{} {}"#).unwrap_err();
         assert!(e.msg.starts_with("trailing characters"), "{}", e.msg);
+        let doc = super::parse::<Doc>(br#"{"list": ["a"], "map": {"k": "v"}}"#).unwrap();
         assert_eq!(
-            super::parse::<Doc>(br#"{"list": ["a"]}"#).unwrap().list,
-            ["a"]
+            (doc.list, doc.map["k"].as_str()),
+            (vec![String::from("a")], "v")
         );
     }
 }

@@ -49,6 +49,16 @@ impl Error {
         }
     }
 
+    /// A message of our own about a failure whose errno is `errno` (kept for callers that act
+    /// on it, e.g. the kernel's answer to a start).
+    pub fn with_errno(errno: i32, msg: impl Into<String>) -> Self {
+        Error {
+            errno,
+            source: Some(Box::new(std::io::Error::from_raw_os_error(errno))),
+            ..Error::new(msg)
+        }
+    }
+
     /// `<context>: <strerror(errno)>`, keeping the errno.
     pub fn os(errno: i32, context: impl fmt::Display) -> Self {
         let source = std::io::Error::from_raw_os_error(errno);
@@ -114,9 +124,4 @@ impl<T> Context<T> for std::io::Result<T> {
     fn ctx_path(self, what: &str, path: &std::path::Path) -> Result<T> {
         self.map_err(|e| Error::io(&e, format!("{what} {}", path.display())))
     }
-}
-
-/// Build a message from pieces (being replaced by `format!`).
-pub fn cat(parts: &[&str]) -> String {
-    parts.concat()
 }

@@ -2,25 +2,29 @@
 //! stdio and the core claim, waits for `start`, starts the core itself (through
 //! `/dev/remoteprocN` with shutdown-on-release when the kernel has it, so that the kernel stops
 //! the core if the monitor dies in any way), watches the core, and ends with an exit status that
-//! tells what happened (see README "Exit codes"), after writing it to the state dir.
+//! tells what happened (see README "Exit codes"), after writing it to the state dir. Its
+//! firmware log source comes prepared in its setup and is started once the core runs.
+
+mod panic;
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::console::config::LogConfig;
-use crate::console::stream::LogStream;
+use crate::console::source::Source;
 use crate::container::{control, process, write_atomic, Exit, Record, REPLY_FIFO, STARTED_FILE};
-use crate::error::cat;
+use crate::error::{Context, Error, Result};
 use crate::host::Host;
 use crate::platform::cdev::Cdev;
 use crate::platform::claim::Claim;
 use crate::platform::firmware;
 use crate::platform::kmsg::{self, CoreEvent, Kmsg};
-use crate::platform::remoteproc::Core;
+use crate::platform::remoteproc::{Attr, Core};
 
 /// How often the core's `state` is re-read (sysfs `state` cannot be polled).
 const TICK: Duration = Duration::from_millis(250);
@@ -33,6 +37,8 @@ pub const EXIT_CRASHED: i32 = 134;
 pub const EXIT_STOPPED_ELSEWHERE: i32 = 100;
 pub const EXIT_CORE_GONE: i32 = 101;
 pub const EXIT_MONITOR_FAILED: i32 = 1;
+/// A bug in the monitor, not in the firmware (see `panic`).
+pub const EXIT_MONITOR_PANICKED: i32 = 102;
 
 /// Everything the monitor needs, in plain types.
 pub struct Setup {
@@ -51,22 +57,9 @@ pub struct Setup {
     /// The container's record (annotations included); the monitor adds its own pid before
     /// saying it is ready.
     pub record: Record,
-    /// Where the firmware's output is read from and how much of it is kept.
-    pub logs: LogConfig,
-}
-
-/// A descriptor polled by the monitor on behalf of another part of the runtime (firmware log
-/// sources). Register sources in `Monitor::after_start`.
-pub trait Source {
-    fn fd(&self) -> RawFd;
-    /// The descriptor is readable or hung up.
-    fn ready(&mut self);
-    /// Called on every tick (about every 250 ms) while the core runs.
-    fn tick(&mut self);
-    /// The kernel reported a crash or a recovery of the core (`kernel_line` is its log record).
-    fn core_event(&mut self, event: &CoreEvent, kernel_line: &str);
-    /// Called once before the monitor stops the core or ends (e.g. to save crash context).
-    fn finish(&mut self);
+    /// The firmware's log, started once the core runs, then polled with the monitor's own
+    /// descriptors.
+    pub log: Box<dyn Source>,
 }
 
 struct Ending {
@@ -82,24 +75,32 @@ struct Monitor {
     requests: File,
     kmsg: Option<Kmsg>,
     cdev: Option<Cdev>,
-    started: bool,
+    /// The core's `state`, kept open: read on every tick.
+    state: Attr,
+    /// The monitor started the core (shared with the panic hook, which then stops it).
+    started: Arc<AtomicBool>,
     recovery: bool,
     crashed_since: Option<Instant>,
     crash_type: Option<String>,
     /// When the core was first seen offline without our stop (kernel recovery passes there).
     offline_since: Option<Instant>,
-    /// Extra descriptors (firmware logs) polled with ours.
-    sources: Vec<Box<dyn Source>>,
 }
 
 /// The monitor's body, in the child of `create`. Reports readiness (`ok` or an error message)
 /// on `ready`, then runs until the container ends. Never returns.
 pub fn run(setup: Setup, ready: OwnedFd) -> ! {
+    let started = panic::install(panic::Guard {
+        state_dir: &setup.state_dir,
+        core_dir: &setup.core.dir,
+        label: setup.core.label(),
+        by_kernel: setup.cdev.is_some(),
+        adopted: setup.adopted,
+    });
     crate::sys::setsid();
     crate::sys::ignore_sigpipe();
     let _ = std::env::set_current_dir("/");
     let mut ready = File::from(ready);
-    match Monitor::new(setup) {
+    match Monitor::new(setup, started) {
         Ok(mut m) => {
             // `create` died before hearing that we are ready (an engine killed it): no one
             // knows this monitor, so end now; the kernel releases the core claim.
@@ -110,8 +111,8 @@ pub fn run(setup: Setup, ready: OwnedFd) -> ! {
             let ending = m.run();
             m.end(ending)
         }
-        Err(msg) => {
-            let _ = ready.write_all(msg.as_bytes());
+        Err(e) => {
+            let _ = ready.write_all(e.msg.as_bytes());
             crate::sys::exit_now(EXIT_MONITOR_FAILED)
         }
     }
@@ -122,44 +123,34 @@ fn errno_of(e: &std::io::Error) -> i32 {
 }
 
 impl Monitor {
-    fn new(mut setup: Setup) -> Result<Monitor, String> {
+    fn new(mut setup: Setup, started: Arc<AtomicBool>) -> Result<Monitor> {
         let signals = crate::sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT])
-            .map_err(|e| cat(&["monitor: signalfd: ", &e.to_string()]))?;
-        let requests = control::open_requests(&setup.state_dir).map_err(|e| {
-            cat(&[
-                "monitor: opening the start fifo: ",
-                &crate::sys::strerror(errno_of(&e)),
-            ])
-        })?;
+            .ctx("monitor: signalfd")?;
+        let requests =
+            control::open_requests(&setup.state_dir).ctx("monitor: opening the start fifo")?;
         let cdev = match &setup.cdev {
-            Some(p) => Some(Cdev::open(p).map_err(|e| {
-                cat(&[
-                    "cannot open ",
-                    &p.to_string_lossy(),
-                    ": ",
-                    &crate::sys::strerror(errno_of(&e)),
-                ])
-            })?),
+            Some(p) => Some(Cdev::open(p).ctx_path("cannot open", p)?),
             None => None,
         };
         let kmsg = Kmsg::open(&setup.host.kmsg()).ok();
         let me = std::process::id() as i32;
         setup.record.pid = me;
         setup.record.pid_start = process::start_time(me).unwrap_or(0);
-        setup.record.save(&setup.state_dir).map_err(|e| e.msg)?;
+        setup.record.save(&setup.state_dir)?;
         let recovery = setup.core.recovery_enabled(&setup.host);
+        let state = setup.core.state_attr();
         Ok(Monitor {
             setup,
             signals,
             requests,
             kmsg,
             cdev,
-            started: false,
+            state,
+            started,
             recovery,
             crashed_since: None,
             crash_type: None,
             offline_since: None,
-            sources: Vec::new(),
         })
     }
 
@@ -167,24 +158,24 @@ impl Monitor {
         self.setup.core.label()
     }
 
+    fn started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+
     fn run(&mut self) -> Ending {
         let mut last_check = Instant::now();
         loop {
-            let mut fds = vec![
+            // A missing kernel log, or a log source with nothing open, is -1: poll skips it.
+            let mut fds = [
                 crate::sys::pollfd(self.signals.as_raw_fd()),
                 crate::sys::pollfd(self.requests.as_raw_fd()),
+                crate::sys::pollfd(self.kmsg.as_ref().map_or(-1, Kmsg::fd)),
+                crate::sys::pollfd(self.setup.log.fd()),
             ];
-            if let Some(k) = &self.kmsg {
-                fds.push(crate::sys::pollfd(k.fd()));
-            }
-            let first_source = fds.len();
-            for s in &self.sources {
-                fds.push(crate::sys::pollfd(s.fd()));
-            }
             if let Err(e) = crate::sys::poll(&mut fds, TICK.as_millis() as i32) {
                 return Ending {
                     code: EXIT_MONITOR_FAILED,
-                    reason: cat(&["monitor: poll: ", &e.to_string()]),
+                    reason: format!("monitor: poll: {e}"),
                     signal: None,
                 };
             }
@@ -199,21 +190,18 @@ impl Monitor {
             if let Some(ending) = self.read_kmsg() {
                 return ending;
             }
-            // Sources added by a start in this round were not polled yet.
-            for (s, fd) in self.sources.iter_mut().zip(&fds[first_source..]) {
-                if fd.revents != 0 {
-                    s.ready();
-                }
+            // A source opened by a start in this round was not polled yet (it was -1).
+            if fds[3].revents != 0 {
+                self.setup.log.ready();
             }
             if last_check.elapsed() >= TICK {
                 last_check = Instant::now();
                 if let Some(ending) = self.check_core() {
                     return ending;
                 }
-                if self.started {
-                    for s in &mut self.sources {
-                        s.tick();
-                    }
+                if self.started() {
+                    self.setup.log.tick();
+                    panic::test_trigger();
                 }
             }
         }
@@ -230,7 +218,7 @@ impl Monitor {
         }
         let answer = match self.start() {
             Ok(()) => String::from("0\n"),
-            Err((errno, msg)) => cat(&[&errno.to_string(), " ", &msg, "\n"]),
+            Err(e) => format!("{} {}\n", e.errno, e.msg),
         };
         // The caller may have died meanwhile (ENXIO): the core's state is the truth anyway.
         if let Ok(mut reply) = std::fs::OpenOptions::new()
@@ -242,96 +230,60 @@ impl Monitor {
         }
     }
 
-    /// Start the core (or take over an adopted one); the kernel's errno becomes a message.
-    fn start(&mut self) -> Result<(), (i32, String)> {
-        if self.started {
-            return Err((
+    /// Start the core (or take over an adopted one); the kernel's errno comes with the message.
+    fn start(&mut self) -> Result<()> {
+        if self.started() {
+            return Err(Error::with_errno(
                 libc::EBUSY,
                 String::from("the container is already running"),
             ));
         }
-        let core = &self.setup.core;
         let label = self.label();
-        let state = core
-            .state()
-            .map_err(|e| (errno_of(&e), cat(&["reading the state of core ", &label])))?;
+        let state = self.state.read().map_err(|e| {
+            Error::with_errno(errno_of(&e), format!("reading the state of core {label}"))
+        })?;
         if self.setup.adopted {
             if state != "running" && state != "attached" {
-                return Err((
+                return Err(Error::with_errno(
                     libc::EINVAL,
-                    cat(&[
-                        "core ",
-                        &label,
-                        " is ",
-                        &state,
-                        ": there is nothing to adopt",
-                    ]),
+                    format!("core {label} is {state}: there is nothing to adopt"),
                 ));
             }
             if let Some(cdev) = &self.cdev {
                 // Attached core: on release the kernel detaches it, leaving it running.
-                cdev.set_shutdown_on_release(true)
-                    .map_err(|e| (errno_of(&e), cat(&["guarding core ", &label])))?;
+                cdev.set_shutdown_on_release(true).map_err(|e| {
+                    Error::with_errno(errno_of(&e), format!("guarding core {label}"))
+                })?;
             }
         } else {
             if state != "offline" {
-                return Err((
+                return Err(Error::with_errno(
                     libc::EBUSY,
-                    cat(&[
-                        "core ",
-                        &label,
-                        " is ",
-                        &state,
-                        ", not offline: it is in use",
-                    ]),
+                    format!("core {label} is {state}, not offline: it is in use"),
                 ));
             }
             let fw = &self.setup.firmware;
-            core.set_firmware(fw).map_err(|e| {
-                (
-                    errno_of(&e),
-                    cat(&[
-                        "setting firmware ",
-                        fw,
-                        " on core ",
-                        &label,
-                        ": ",
-                        &crate::sys::strerror(errno_of(&e)),
-                    ]),
-                )
-            })?;
+            self.setup
+                .core
+                .set_firmware(fw)
+                .map_err(|e| Error::io(&e, format!("setting firmware {fw} on core {label}")))?;
             let started = match &mut self.cdev {
-                Some(cdev) => cdev
-                    .set_shutdown_on_release(true)
-                    .map_err(|e| {
-                        (
-                            errno_of(&e),
-                            cat(&[
-                                "guarding core ",
-                                &label,
-                                " through its device: ",
-                                &crate::sys::strerror(errno_of(&e)),
-                            ]),
-                        )
-                    })
-                    .and_then(|_| {
-                        cdev.command("start")
-                            .map_err(|e| (errno_of(&e), String::new()))
-                    }),
-                None => core
-                    .set_state("start")
-                    .map_err(|e| (errno_of(&e), String::new())),
-            };
-            if let Err((errno, msg)) = started {
-                if !msg.is_empty() {
-                    return Err((errno, msg));
+                Some(cdev) => {
+                    cdev.set_shutdown_on_release(true).map_err(|e| {
+                        Error::io(&e, format!("guarding core {label} through its device"))
+                    })?;
+                    cdev.command("start")
                 }
-                return Err((errno, self.start_error(errno)));
+                None => self.setup.core.set_state("start"),
+            };
+            if let Err(e) = started {
+                let errno = errno_of(&e);
+                return Err(Error::with_errno(errno, self.start_error(errno)));
             }
         }
-        self.started = true;
+        self.started.store(true, Ordering::SeqCst);
         let _ = write_atomic(&self.setup.state_dir, STARTED_FILE, b"");
-        self.after_start();
+        self.setup.log.start();
         Ok(())
     }
 
@@ -339,24 +291,14 @@ impl Monitor {
         let label = self.label();
         let fw = &self.setup.firmware;
         match errno {
-            libc::ENOENT => cat(&[
-                "firmware ",
-                fw,
-                " not found in ",
-                &firmware::search_dirs(&self.setup.host),
-            ]),
-            libc::EINVAL => cat(&["the kernel rejected the image ", fw, " for core ", &label]),
-            libc::EBUSY => cat(&["core ", &label, " is in use"]),
-            _ => cat(&["starting core ", &label, ": ", &crate::sys::strerror(errno)]),
+            libc::ENOENT => format!(
+                "firmware {fw} not found in {}",
+                firmware::search_dirs(&self.setup.host)
+            ),
+            libc::EINVAL => format!("the kernel rejected the image {fw} for core {label}"),
+            libc::EBUSY => format!("core {label} is in use"),
+            _ => format!("starting core {label}: {}", crate::sys::strerror(errno)),
         }
-    }
-
-    /// Hook: the core runs. Log sources (firmware console) are opened and added to
-    /// `self.sources` here.
-    fn after_start(&mut self) {
-        let s = &self.setup;
-        let logs = LogStream::start(s.logs.clone(), &s.host, &s.core.dev, &s.state_dir);
-        self.sources.push(Box::new(logs));
     }
 
     fn read_kmsg(&mut self) -> Option<Ending> {
@@ -369,31 +311,25 @@ impl Monitor {
             }
         }
         for (ev, text) in events {
-            if self.started {
-                for s in &mut self.sources {
-                    s.core_event(&ev, &text);
-                }
+            if self.started() {
+                self.setup.log.core_event(&ev, &text);
             }
             match ev {
-                CoreEvent::Crashed(kind) if self.started => {
+                CoreEvent::Crashed(kind) if self.started() => {
                     if !self.recovery {
                         return Some(self.crashed(&kind));
                     }
-                    self.say(&cat(&[
-                        "firmware on core ",
-                        &self.label(),
-                        " crashed (",
-                        &kind,
-                        "); the kernel is recovering it",
-                    ]));
+                    self.say(&format!(
+                        "firmware on core {} crashed ({kind}); the kernel is recovering it",
+                        self.label()
+                    ));
                     self.crash_type = Some(kind);
                 }
-                CoreEvent::Recovering if self.started => {
-                    self.say(&cat(&[
-                        "core ",
-                        &self.label(),
-                        " is being recovered by the kernel",
-                    ]));
+                CoreEvent::Recovering if self.started() => {
+                    self.say(&format!(
+                        "core {} is being recovered by the kernel",
+                        self.label()
+                    ));
                 }
                 _ => {}
             }
@@ -403,27 +339,25 @@ impl Monitor {
 
     fn check_core(&mut self) -> Option<Ending> {
         let label = self.label();
-        let state = match self.setup.core.state() {
+        let state = match self.state.read() {
             Ok(s) => s,
             Err(e) => {
                 return Some(Ending {
                     code: EXIT_CORE_GONE,
-                    reason: cat(&[
-                        "core ",
-                        &label,
-                        " disappeared: ",
-                        &crate::sys::strerror(errno_of(&e)),
-                    ]),
+                    reason: format!(
+                        "core {label} disappeared: {}",
+                        crate::sys::strerror(errno_of(&e))
+                    ),
                     signal: None,
                 })
             }
         };
         let gone = || Ending {
             code: EXIT_CORE_GONE,
-            reason: cat(&["core ", &label, " became ", &state]),
+            reason: format!("core {label} became {state}"),
             signal: None,
         };
-        if !self.started {
+        if !self.started() {
             return matches!(state.as_str(), "deleted" | "invalid").then(gone);
         }
         match state.as_str() {
@@ -431,7 +365,7 @@ impl Monitor {
                 self.offline_since = None;
                 self.crash_type = None;
                 if self.crashed_since.take().is_some() {
-                    self.say(&cat(&["core ", &label, " recovered and runs again"]));
+                    self.say(&format!("core {label} recovered and runs again"));
                 }
                 None
             }
@@ -453,13 +387,7 @@ impl Monitor {
             "offline" | "detached" if self.recovering() => None,
             "offline" | "detached" => Some(Ending {
                 code: EXIT_STOPPED_ELSEWHERE,
-                reason: cat(&[
-                    "core ",
-                    &label,
-                    " was stopped outside the container (now ",
-                    &state,
-                    ")",
-                ]),
+                reason: format!("core {label} was stopped outside the container (now {state})"),
                 signal: None,
             }),
             _ => Some(gone()),
@@ -483,20 +411,17 @@ impl Monitor {
     }
 
     fn crashed(&mut self, kind: &str) -> Ending {
-        for s in &mut self.sources {
-            s.finish();
-        }
-        let mut reason = cat(&["firmware on core ", &self.label(), " crashed (", kind, ")"]);
+        self.setup.log.finish();
+        let mut reason = format!("firmware on core {} crashed ({kind})", self.label());
         let stopped = match self.stop_core() {
-            Err(_) if self.setup.core.state().is_ok_and(|s| s == "crashed") => {
+            Err(_) if self.state.read().is_ok_and(|s| s == "crashed") => {
                 crate::container::stop::clear_crash(&self.setup.host, &self.setup.core)
-                    .map_err(|e| e.msg)
             }
             other => other,
         };
         if let Err(e) = stopped {
             reason.push_str("; stopping the crashed core failed: ");
-            reason.push_str(&e);
+            reason.push_str(&e.msg);
         }
         Ending {
             code: EXIT_CRASHED,
@@ -506,17 +431,15 @@ impl Monitor {
     }
 
     fn stop_by_signal(&mut self, sig: i32) -> Ending {
-        let mut reason = cat(&[
-            "stopped by signal ",
-            crate::container::stop::signal_name(sig),
-        ]);
-        for s in &mut self.sources {
-            s.finish();
-        }
-        if self.started {
+        let mut reason = format!(
+            "stopped by signal {}",
+            crate::container::stop::signal_name(sig)
+        );
+        self.setup.log.finish();
+        if self.started() {
             if let Err(e) = self.stop_core() {
                 reason.push_str("; ");
-                reason.push_str(&e);
+                reason.push_str(&e.msg);
             }
         }
         Ending {
@@ -527,28 +450,22 @@ impl Monitor {
     }
 
     /// Stop through the same path the core was started by, then check it is offline.
-    fn stop_core(&mut self) -> Result<(), String> {
-        let core = &self.setup.core;
+    fn stop_core(&mut self) -> Result<()> {
         let done = match &mut self.cdev {
             Some(cdev) => cdev.command("stop"),
-            None => core.set_state("stop"),
+            None => self.setup.core.set_state("stop"),
         };
         if let Err(e) = done {
-            let state = core.state().unwrap_or_default();
+            let state = self.state.read().unwrap_or_default();
             if state != "offline" {
-                return Err(cat(&[
-                    "stop failed (core ",
-                    &state,
-                    "): ",
-                    &crate::sys::strerror(errno_of(&e)),
-                ]));
+                return Err(Error::io(&e, format!("stop failed (core {state})")));
             }
         }
-        crate::container::stop::still_running(core).map_err(|e| e.msg)
+        crate::container::stop::still_running(&self.setup.core)
     }
 
     fn say(&self, msg: &str) {
-        let _ = std::io::stderr().write_all(cat(&["hybrid-runtime: ", msg, "\n"]).as_bytes());
+        let _ = std::io::stderr().write_all(format!("hybrid-runtime: {msg}\n").as_bytes());
     }
 
     fn end(mut self, ending: Ending) -> ! {
@@ -560,12 +477,12 @@ impl Monitor {
         if ending.signal.is_none() {
             self.say(&ending.reason);
         }
-        // Log sources flush on drop; the device and the rest close as we exit, the claim last.
-        self.sources.clear();
+        // The log flushes as it ends; the device and the rest close as we exit, the claim last.
+        self.setup.log.finish();
         if let Some(cdev) = self.cdev.take() {
             // The flag belongs to the processor: leave it set only while the core still runs
             // ours, so that the kernel stops it when the device closes.
-            let state = self.setup.core.state().unwrap_or_default();
+            let state = self.state.read().unwrap_or_default();
             if state != "running" && state != "attached" {
                 let _ = cdev.set_shutdown_on_release(false);
             }

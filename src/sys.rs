@@ -207,10 +207,13 @@ pub fn tty_raw(fd: &impl AsRawFd) -> io::Result<()> {
     }
 }
 
+/// Longest rpmsg channel or endpoint name: `RPMSG_NAME_SIZE` (32) with its NUL.
+pub const RPMSG_NAME_MAX: usize = 31;
+
 /// `struct rpmsg_endpoint_info` of <linux/rpmsg.h>.
 #[repr(C)]
 struct RpmsgEndpointInfo {
-    name: [u8; 32],
+    name: [u8; RPMSG_NAME_MAX + 1],
     src: u32,
     dst: u32,
 }
@@ -221,15 +224,20 @@ const RPMSG_CREATE_EPT_IOCTL: u64 = 0x4028_b501;
 const RPMSG_DESTROY_EPT_IOCTL: u64 = 0xb502;
 
 /// Ask an rpmsg control device (`/dev/rpmsg_ctrlN`) for a new endpoint device named `name`
-/// (at most 31 bytes) from address `src` to the firmware's address `dst`.
-pub fn rpmsg_create_ept(ctrl: &impl AsRawFd, name: &str, src: u32, dst: u32) -> io::Result<()> {
+/// from address `src` to the firmware's address `dst`. The name's type bounds it, so it always
+/// fits the kernel's structure whole, with its NUL.
+pub fn rpmsg_create_ept(
+    ctrl: &impl AsRawFd,
+    name: &heapless::String<RPMSG_NAME_MAX>,
+    src: u32,
+    dst: u32,
+) -> io::Result<()> {
     let mut info = RpmsgEndpointInfo {
-        name: [0; 32],
+        name: [0; RPMSG_NAME_MAX + 1],
         src,
         dst,
     };
-    let n = name.len().min(31);
-    info.name[..n].copy_from_slice(&name.as_bytes()[..n]);
+    info.name[..name.len()].copy_from_slice(name.as_bytes());
     // SAFETY: info is a live struct with the layout the ioctl reads.
     cvt(unsafe { libc::ioctl(ctrl.as_raw_fd(), RPMSG_CREATE_EPT_IOCTL as _, &info) }).map(|_| ())
 }

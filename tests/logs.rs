@@ -747,3 +747,41 @@ fn bad_log_annotations_are_refused_at_create() {
     assert!(!rig.state_dir("bad").exists(), "nothing left behind");
     assert_eq!(rig.sim.state(0), "offline");
 }
+
+#[test]
+fn an_endpoint_name_longer_than_the_kernel_takes_is_refused_at_create() {
+    let rig = Rig::new();
+    let long = "e".repeat(32);
+    let why = format!(
+        "\"{long}\": 32 bytes long, but the kernel takes rpmsg channel and endpoint names of at \
+         most 31 bytes"
+    );
+    // As an annotation in a bundle.
+    let ann = [
+        ("io.hybrid-runtime.log.source", "endpoint"),
+        ("io.hybrid-runtime.log.channel", long.as_str()),
+    ];
+    let b = rig.bundle("long", &Firmware::new().with_rpmsg(), &ann);
+    let out = rig.run(&["create", "--bundle", b.to_str().unwrap(), "long"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains(&format!("invalid io.hybrid-runtime.log.channel {why}")),
+        "{}",
+        out.stderr
+    );
+    rig.assert_no_trace("long", 0, "offline");
+    // From the environment, as Docker passes settings (`create <IMAGE> <ID>` takes its own).
+    let fw = rig.work.join("long.elf");
+    Firmware::new().with_rpmsg().write_to(&fw).unwrap();
+    let env = [("HYBRID_LOG_CHANNEL".to_string(), long.clone())];
+    let out = rig.run_env(&["create", fw.to_str().unwrap(), "long-env"], &env);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains(&format!("invalid HYBRID_LOG_CHANNEL {why}")),
+        "{}",
+        out.stderr
+    );
+    rig.assert_no_trace("long-env", 0, "offline");
+}

@@ -80,13 +80,13 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
                 Some(b) => b.clone(),
                 None => std::env::current_dir().ctx("reading the working directory")?,
             };
-            Resolved::Bundle(Bundle::load(&b)?)
+            Resolved::Bundle(Box::new(Bundle::load(&b)?))
         }
     };
     // The container's directory, locked from now on until the container is complete.
     let (dir, lock) = statedir::create(&g.root, &req.id)?;
     let bundle = match source {
-        Resolved::Bundle(bundle) => bundle,
+        Resolved::Bundle(bundle) => *bundle,
         Resolved::Image(image) => image.unpack_into(&dir.path)?,
     };
     if sandbox::is_sandbox(&bundle) {

@@ -1,7 +1,8 @@
 //! Log settings of one container, from its annotations (`io.hybrid-runtime.log.*`) or, for
 //! engines that cannot pass annotations, its environment (`HYBRID_LOG_*`); annotations win.
 
-use crate::error::{cat, Error, Result};
+use crate::error::{Error, Result};
+use crate::platform::rpmsg;
 
 /// Where the firmware's output is read from.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -17,8 +18,8 @@ pub enum Source {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogConfig {
     pub source: Source,
-    /// rpmsg channel or endpoint name to read, when not the default.
-    pub channel: Option<String>,
+    /// rpmsg channel, device or endpoint name to read, when not the default.
+    pub channel: Option<rpmsg::Name>,
     /// Sent to the firmware once the source is open.
     pub hello: Option<String>,
     /// Cap of `console.log` in bytes before it is rotated.
@@ -81,15 +82,7 @@ impl LogConfig {
             };
         }
         if let Some((key, v)) = get(CHANNEL) {
-            let v = v.trim();
-            if v.is_empty() || v.len() > 31 || v.contains('/') {
-                return Err(invalid(
-                    key,
-                    v,
-                    "an rpmsg channel name of 1 to 31 characters",
-                ));
-            }
-            cfg.channel = Some(v.to_owned());
+            cfg.channel = Some(channel(key, v.trim())?);
         }
         if let Some((_, v)) = get(HELLO) {
             cfg.hello = Some(v.to_owned());
@@ -127,15 +120,24 @@ fn parse_size(v: &str) -> Option<u64> {
     digits.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
+/// A channel, device or endpoint name: it must fit the kernel's rpmsg structures, which take
+/// 31 bytes (an endpoint created with a longer name would not be the one asked for).
+fn channel(key: &str, v: &str) -> Result<rpmsg::Name> {
+    if v.is_empty() || v.contains('/') {
+        return Err(invalid(key, v, "an rpmsg channel, device or endpoint name"));
+    }
+    rpmsg::Name::try_from(v).map_err(|_| {
+        Error::new(format!(
+            "invalid {key} \"{v}\": {} bytes long, but the kernel takes rpmsg channel and \
+             endpoint names of at most {} bytes",
+            v.len(),
+            rpmsg::NAME_MAX
+        ))
+    })
+}
+
 fn invalid(key: &str, value: &str, expected: &str) -> Error {
-    Error::new(cat(&[
-        "invalid ",
-        key,
-        " \"",
-        value,
-        "\": expected ",
-        expected,
-    ]))
+    Error::new(format!("invalid {key} \"{value}\": expected {expected}"))
 }
 
 #[cfg(test)]
@@ -230,5 +232,28 @@ mod tests {
         );
         assert!(cfg(&[("io.hybrid-runtime.log.max-files", "101")], &[]).is_err());
         assert!(cfg(&[("io.hybrid-runtime.log.channel", "a/b")], &[]).is_err());
+    }
+
+    #[test]
+    fn channel_names_longer_than_the_kernel_takes_are_refused_not_cut() {
+        let longest = "c".repeat(31);
+        let c = cfg(&[("io.hybrid-runtime.log.channel", &longest)], &[]).unwrap();
+        assert_eq!(c.channel.as_deref(), Some(longest.as_str()));
+        let e = cfg(&[("io.hybrid-runtime.log.channel", &"c".repeat(32))], &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "invalid io.hybrid-runtime.log.channel \"{}\": 32 bytes long, but the kernel \
+                 takes rpmsg channel and endpoint names of at most 31 bytes",
+                "c".repeat(32)
+            )
+        );
+        // Bytes count, not characters: 16 two-byte characters are 32 bytes.
+        let e = cfg(&[], &[&format!("HYBRID_LOG_CHANNEL={}", "é".repeat(16))]).unwrap_err();
+        assert!(
+            e.to_string().starts_with("invalid HYBRID_LOG_CHANNEL")
+                && e.to_string().contains("32 bytes long"),
+            "{e}"
+        );
     }
 }

@@ -1,13 +1,16 @@
 //! Line framing: bytes from a log source in, whole lines out. A partial line waits for its
 //! newline (or for `flush` when the source closes); a trailing `\r` is dropped; a line longer
-//! than `MAX_LINE` is cut so memory stays bounded.
+//! than `MAX_LINE` is cut. The partial line lives in a buffer of fixed capacity, so framing never
+//! allocates.
 
 /// Longest line kept in one piece; longer output is cut into lines of this size.
 pub const MAX_LINE: usize = 16 * 1024;
 
 #[derive(Default)]
 pub struct LineBuffer {
-    partial: Vec<u8>,
+    /// The line being received, up to `MAX_LINE` bytes; boxed so that it is made in place, its
+    /// pages untouched until a line needs them.
+    partial: Box<heapless::Vec<u8, MAX_LINE>>,
 }
 
 impl LineBuffer {
@@ -41,14 +44,21 @@ impl LineBuffer {
         self.partial.clear();
     }
 
+    /// Add bytes without a newline; a line that reaches more than `MAX_LINE` bytes is emitted
+    /// in pieces of `MAX_LINE`.
     fn take(&mut self, mut bytes: &[u8], emit: &mut dyn FnMut(&[u8])) {
-        while self.partial.len() + bytes.len() > MAX_LINE {
+        loop {
             let room = MAX_LINE - self.partial.len();
-            self.partial.extend_from_slice(&bytes[..room]);
-            bytes = &bytes[room..];
+            if bytes.len() <= room {
+                // Fits: `room` bytes are free.
+                let _ = self.partial.extend_from_slice(bytes);
+                return;
+            }
+            let (now, rest) = bytes.split_at(room);
+            let _ = self.partial.extend_from_slice(now);
             self.emit_partial(emit);
+            bytes = rest;
         }
-        self.partial.extend_from_slice(bytes);
     }
 
     fn emit_partial(&mut self, emit: &mut dyn FnMut(&[u8])) {
@@ -110,6 +120,17 @@ mod tests {
         b.push(&long, &mut |l| lens.push(l.len()));
         b.push(b"\n", &mut |l| lens.push(l.len()));
         assert_eq!(lens, [MAX_LINE, MAX_LINE, 5]);
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_bound_waits_for_its_newline() {
+        let mut b = LineBuffer::default();
+        let mut lens = Vec::new();
+        b.push(&[b'y'; MAX_LINE - 1], &mut |l| lens.push(l.len()));
+        b.push(b"y", &mut |l| lens.push(l.len()));
+        assert!(lens.is_empty());
+        b.push(b"\nz\n", &mut |l| lens.push(l.len()));
+        assert_eq!(lens, [MAX_LINE, 1]);
     }
 
     #[test]

@@ -15,7 +15,9 @@ const MAX_PENDING: usize = 64 * 1024;
 
 pub struct StdoutSink {
     out: Option<File>,
-    pending: Vec<u8>,
+    /// Bytes the reader has not taken yet, oldest first, in a queue of fixed capacity; boxed so
+    /// that it is made in place, its pages untouched until a backlog needs them.
+    pending: Box<heapless::Deque<u8, MAX_PENDING>>,
     /// Lines dropped since the buffer filled; new lines are dropped until it has drained.
     dropped: u64,
 }
@@ -34,7 +36,7 @@ impl StdoutSink {
     fn to(out: Option<File>) -> StdoutSink {
         StdoutSink {
             out,
-            pending: Vec::new(),
+            pending: Box::default(),
             dropped: 0,
         }
     }
@@ -42,13 +44,22 @@ impl StdoutSink {
     /// Write one line (a newline is added). Returns the error that disabled the sink, once.
     pub fn line(&mut self, line: &[u8]) -> Option<io::Error> {
         self.out.as_ref()?;
-        if self.dropped > 0 || self.pending.len() + line.len() + 1 > MAX_PENDING {
+        if self.dropped > 0 || !self.queue(line) {
             self.dropped += 1;
-        } else {
-            self.pending.extend_from_slice(line);
-            self.pending.push(b'\n');
         }
         self.flush()
+    }
+
+    /// Queue `line` and its newline if both fit; false (nothing queued) if not.
+    fn queue(&mut self, line: &[u8]) -> bool {
+        if self.pending.len() + line.len() + 1 > MAX_PENDING {
+            return false;
+        }
+        for &b in line.iter().chain(b"\n") {
+            // Fits: checked above.
+            let _ = self.pending.push_back(b);
+        }
+        true
     }
 
     /// Write what is waiting, as far as the reader takes it now.
@@ -56,27 +67,35 @@ impl StdoutSink {
         loop {
             let out = self.out.as_mut()?;
             while !self.pending.is_empty() {
-                match out.write(&self.pending) {
-                    Ok(n) => drop(self.pending.drain(..n)),
+                // The oldest bytes, as far as the queue holds them in one piece.
+                match out.write(self.pending.as_slices().0) {
+                    Ok(n) => {
+                        for _ in 0..n {
+                            self.pending.pop_front();
+                        }
+                    }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                     Err(e) => {
                         self.out = None;
-                        self.pending = Vec::new();
+                        self.pending.clear();
                         return Some(e);
                     }
                 }
             }
+            // Start again from the beginning of the queue's buffer: while the reader keeps up,
+            // only its first page is ever used.
+            self.pending.clear();
             if self.dropped == 0 {
                 return None;
             }
-            let note = crate::error::cat(&[
-                "hybrid-runtime: ",
-                &self.dropped.to_string(),
-                " lines were not written to stdout because it was not read in time; \
-                 the log (`logs`) has them\n",
-            ]);
-            self.pending.extend_from_slice(note.as_bytes());
+            let note = format!(
+                "hybrid-runtime: {} lines were not written to stdout because it was not read in \
+                 time; the log (`logs`) has them",
+                self.dropped
+            );
+            // The queue is empty: the note fits.
+            self.queue(note.as_bytes());
             self.dropped = 0;
         }
     }
@@ -113,6 +132,26 @@ mod tests {
         assert_eq!(e.raw_os_error(), Some(libc::EBADF));
         assert!(s.line(b"y").is_none());
         assert!(s.out.is_none());
+    }
+
+    #[test]
+    fn a_full_pipe_leaves_at_most_64_kib_waiting_then_lines_are_counted() {
+        let (_reader, w) = crate::sys::pipe().unwrap();
+        let mut s = StdoutSink::to(Some(nonblocking_if_pipe(File::from(w))));
+        let line = [b'y'; 999];
+        for _ in 0..1000 {
+            assert!(s.line(&line).is_none());
+        }
+        let waiting = s.pending.len();
+        assert!(
+            waiting <= MAX_PENDING && waiting > MAX_PENDING - line.len() - 1,
+            "{waiting} bytes waiting"
+        );
+        assert!(s.dropped > 0);
+        // A short line that would fit is left out too, until the queue has drained: the lines
+        // shown stay in order.
+        s.line(b"short");
+        assert_eq!(s.pending.len(), waiting);
     }
 
     #[test]

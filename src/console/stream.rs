@@ -1,16 +1,17 @@
-//! The monitor's log stream: picks the firmware's log source once the core runs (discovery is
-//! retried for a while, channels appear after the firmware announces them), reads it — tty and
-//! endpoints when `poll(2)` says so, the trace buffer on the monitor's tick (it has no
-//! notification) — and sends every whole line to `console.log` and the container's stdout.
-//! What was chosen, or why nothing could be, is recorded in `console.source` for `logs`.
+//! The firmware's log stream, the log source the monitor polls: prepared with the container
+//! (its buffers have a fixed size, so the monitor's memory does not grow with the output), it
+//! picks the firmware's log source once the core runs (discovery is retried for a while,
+//! channels appear after the firmware announces them), reads it — tty and endpoints when
+//! `poll(2)` says so, the trace buffer on the monitor's tick (it has no notification) — and
+//! sends every whole line to `console.log` and the container's stdout. What was chosen, or why
+//! nothing could be, is recorded in `console.source` for `logs`.
 
 use crate::console::config::{LogConfig, Source};
 use crate::console::lines::LineBuffer;
+use crate::console::source;
 use crate::console::stdout::StdoutSink;
 use crate::console::store::{self, LogFile};
-use crate::error::cat;
 use crate::host::Host;
-use crate::monitor::Source as MonitorSource;
 use crate::platform::kmsg::CoreEvent;
 use crate::platform::rpmsg::{self, Channel, Kind};
 use crate::platform::trace::{self, TraceFile, TraceFollower, Update};
@@ -38,6 +39,8 @@ const NOTE: &str = "hybrid-runtime: ";
 
 /// Where the firmware's output comes from right now.
 enum Active {
+    /// The core has not been started yet.
+    NotStarted,
     /// Still looking: until `deadline` after start, or for as long as it takes when a source
     /// that was open went away (the kernel is restarting the core).
     Pending {
@@ -65,7 +68,7 @@ impl Sinks {
     fn line(&mut self, line: &[u8]) {
         if let Some(f) = &mut self.file {
             if let Err(e) = f.append(line) {
-                warn(&[&e.to_string(), "; firmware output is no longer saved"]);
+                warn(&format!("{e}; firmware output is no longer saved"));
                 self.file = None;
             }
         }
@@ -109,28 +112,10 @@ pub struct LogStream {
 }
 
 impl LogStream {
-    /// Start streaming the logs of core `core` (`remoteprocN`), which has just been started.
-    /// Never fails: a missing log file or source is reported and the firmware runs on.
-    pub fn start(cfg: LogConfig, host: &Host, core: &str, state_dir: &Path) -> LogStream {
-        let file = match LogFile::open(
-            &state_dir.join(store::FILE_NAME),
-            cfg.max_size,
-            cfg.max_files,
-        ) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                warn(&[&e.to_string(), "; firmware output is not saved"]);
-                None
-            }
-        };
-        let active = if cfg.source == Source::None {
-            Active::Nothing
-        } else {
-            Active::Pending {
-                deadline: Some(Instant::now() + DISCOVERY),
-            }
-        };
-        let mut s = LogStream {
+    /// The log stream of core `core` (`remoteprocN`) for the container whose state directory is
+    /// `state_dir`, to the container's stdout as it is now. Nothing is opened before `start`.
+    pub fn new(cfg: LogConfig, host: &Host, core: &str, state_dir: &Path) -> LogStream {
+        LogStream {
             rproc_dir: host.remoteproc_class().join(core),
             trace_path: host.debugfs_remoteproc(core).join("trace0"),
             rpmsg_class: host.path("/sys/class/rpmsg"),
@@ -138,7 +123,7 @@ impl LogStream {
             state_dir: state_dir.to_owned(),
             core: core.to_owned(),
             cfg,
-            active,
+            active: Active::NotStarted,
             lines: LineBuffer::default(),
             follower: TraceFollower::default(),
             trace_file: TraceFile::default(),
@@ -148,21 +133,9 @@ impl LogStream {
             bytes: Vec::new(),
             sinks: Sinks {
                 stdout: StdoutSink::new(),
-                file,
+                file: None,
             },
-        };
-        if s.cfg.source == Source::None {
-            s.record("none logging is disabled (log source none)");
-        } else {
-            // Channels, and then their device nodes, appear moments after the core starts.
-            let until = Instant::now() + FIRST_LOOK;
-            s.discover(Instant::now());
-            while matches!(s.active, Active::Pending { .. }) && Instant::now() < until {
-                std::thread::sleep(FIRST_LOOK_STEP);
-                s.discover(Instant::now());
-            }
         }
-        s
     }
 
     fn push(&mut self, n: usize, buf: &[u8]) {
@@ -223,25 +196,12 @@ impl LogStream {
 
     /// The last lines of the trace buffer, as the crash left it.
     fn crash_tail(&mut self) {
-        let end = self
-            .snap
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(self.snap.len());
-        let text = &self.snap[..end];
-        let total = text
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .count();
-        if total == 0 {
+        let tail = trace::last_lines::<CRASH_TAIL>(&self.snap);
+        if tail.is_empty() {
             return;
         }
         self.sinks.note("last lines of the trace buffer:");
-        for l in text
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .skip(total.saturating_sub(CRASH_TAIL))
-        {
+        for l in tail.oldest_ordered() {
             self.sinks.line(l);
         }
     }
@@ -266,6 +226,7 @@ impl LogStream {
             _ => rpmsg::discover(&self.rproc_dir),
         };
         let want = self.cfg.channel.as_deref();
+        let wanted = self.cfg.channel.as_ref();
         let named = |c: &&Channel, kind: Kind, default: Option<&str>| {
             c.kind == kind && !want.or(default).is_some_and(|w| c.name != w && c.dev != w)
         };
@@ -280,10 +241,10 @@ impl LogStream {
                 // A created endpoint is aimed at the channel the firmware announces under that
                 // name; created before the announcement it would point nowhere and the kernel
                 // would refuse every write to it. Wait for it while discovery's time lasts.
-                let name = want?;
-                let announced = channels.iter().any(|c| c.name == name);
+                let name = wanted?;
+                let announced = channels.iter().any(|c| c.name == name.as_str());
                 (announced || expired).then_some(())?;
-                Some(Pick::Create(ctrl?.clone(), name.to_owned()))
+                Some(Pick::Create(ctrl?.clone(), name.clone()))
             }),
             Source::Trace => has_trace.then_some(Pick::Trace),
             _ => {
@@ -300,8 +261,8 @@ impl LogStream {
             Some(pick) => self.open(pick, &channels, expired),
             None if expired && deadline.is_some() => {
                 let reason = self.no_source_reason(&channels, vdev);
-                warn(&["no firmware log: ", &reason]);
-                self.record(&cat(&["none ", &reason]));
+                warn(&format!("no firmware log: {reason}"));
+                self.record(&format!("none {reason}"));
                 self.active = Active::Nothing;
             }
             None => {}
@@ -317,11 +278,11 @@ impl LogStream {
             Pick::Tty(c) => rpmsg::open_tty(&self.dev_dir.join(&c.dev)).map(|f| {
                 (
                     Active::Tty(f),
-                    cat(&["tty ", &c.dev, " (channel ", &c.name, ")"]),
+                    format!("tty {} (channel {})", c.dev, c.name),
                 )
             }),
             Pick::Endpoint(c) => rpmsg::open_endpoint(&self.dev_dir.join(&c.dev)).map(|file| {
-                let rec = cat(&["endpoint ", &c.dev, " (channel ", &c.name, ")"]);
+                let rec = format!("endpoint {} (channel {})", c.dev, c.name);
                 (
                     Active::Endpoint {
                         file,
@@ -338,7 +299,7 @@ impl LogStream {
                 dst_of(name).unwrap_or(rpmsg::ADDR_ANY),
             )
             .map(|(file, dev)| {
-                let rec = cat(&["endpoint ", &dev, " (created as ", name, ")"]);
+                let rec = format!("endpoint {dev} (created as {name})");
                 (
                     Active::Endpoint {
                         file,
@@ -364,9 +325,8 @@ impl LogStream {
                     && !expired
                     && !matches!(pick, Pick::Create(..)) => {}
             Err(e) => {
-                let msg = e.to_string();
-                warn(&["no firmware log: ", &msg]);
-                self.record(&cat(&["none ", &msg]));
+                warn(&format!("no firmware log: {e}"));
+                self.record(&format!("none {e}"));
                 self.active = Active::Nothing;
             }
         }
@@ -385,65 +345,83 @@ impl LogStream {
             msg.push(b'\n');
         }
         if let Err(e) = f.write_all(&msg) {
-            warn(&[
-                "cannot send io.hybrid-runtime.log.hello to the firmware: ",
-                &e.to_string(),
-            ]);
+            warn(&format!(
+                "cannot send io.hybrid-runtime.log.hello to the firmware: {e}"
+            ));
         }
     }
 
     fn no_source_reason(&self, channels: &[Channel], vdev: bool) -> String {
         let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
-        let announced = cat(&[" (channels: ", &names.join(", "), ")"]);
+        let announced = format!(" (channels: {})", names.join(", "));
         let which = self
             .cfg
             .channel
             .as_deref()
-            .map(|c| cat(&[" ", c]))
+            .map(|c| format!(" {c}"))
             .unwrap_or_default();
         let what = match self.cfg.source {
             Source::Trace => String::from("declares no trace buffer"),
             Source::Tty | Source::Endpoint if !vdev => String::from("declares no rpmsg device"),
-            Source::Tty => cat(&["has no rpmsg tty channel", &which, &announced]),
-            Source::Endpoint if which.is_empty() => cat(&[
+            Source::Tty => format!("has no rpmsg tty channel{which}{announced}"),
+            Source::Endpoint if which.is_empty() => format!(
                 "has no rpmsg-raw channel; set io.hybrid-runtime.log.channel to create a named \
-                 endpoint",
-                &announced,
-            ]),
-            Source::Endpoint => cat(&[
-                "has no endpoint",
-                &which,
-                " and no rpmsg control device to create it",
-                &announced,
-            ]),
-            _ if vdev => cat(&[
-                "announced no rpmsg tty or raw channel",
-                &announced,
-                " and declares no trace buffer",
-            ]),
+                 endpoint{announced}"
+            ),
+            Source::Endpoint => format!(
+                "has no endpoint{which} and no rpmsg control device to create it{announced}"
+            ),
+            _ if vdev => format!(
+                "announced no rpmsg tty or raw channel{announced} and declares no trace buffer"
+            ),
             _ => String::from("declares no trace buffer and no rpmsg channel"),
         };
-        cat(&["firmware on ", &self.core, " ", &what])
+        format!("firmware on {} {what}", self.core)
     }
 
     fn record(&self, what: &str) {
-        let mut text = String::from(what);
-        text.push('\n');
-        let path = self.state_dir.join(SOURCE_FILE);
+        let text = format!("{what}\n");
         if let Err(e) =
             crate::container::write_atomic(&self.state_dir, SOURCE_FILE, text.as_bytes())
         {
-            warn(&[
-                "cannot record the log source in ",
-                &path.to_string_lossy(),
-                ": ",
-                &e.to_string(),
-            ]);
+            let path = self.state_dir.join(SOURCE_FILE);
+            warn(&format!(
+                "cannot record the log source in {}: {e}",
+                path.display()
+            ));
         }
     }
 }
 
-impl MonitorSource for LogStream {
+impl source::Source for LogStream {
+    /// Open the log file and look for the firmware's log source. Never fails: a missing log file
+    /// or source is reported and the firmware runs on.
+    fn start(&mut self) {
+        let path = self.state_dir.join(store::FILE_NAME);
+        self.sinks.file = match LogFile::open(&path, self.cfg.max_size, self.cfg.max_files) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                warn(&format!("{e}; firmware output is not saved"));
+                None
+            }
+        };
+        if self.cfg.source == Source::None {
+            self.active = Active::Nothing;
+            self.record("none logging is disabled (log source none)");
+            return;
+        }
+        self.active = Active::Pending {
+            deadline: Some(Instant::now() + DISCOVERY),
+        };
+        // Channels, and then their device nodes, appear moments after the core starts.
+        let until = Instant::now() + FIRST_LOOK;
+        self.discover(Instant::now());
+        while matches!(self.active, Active::Pending { .. }) && Instant::now() < until {
+            std::thread::sleep(FIRST_LOOK_STEP);
+            self.discover(Instant::now());
+        }
+    }
+
     /// The descriptor to wait on for readable output; -1 (ignored by poll) when there is none.
     fn fd(&self) -> RawFd {
         match &self.active {
@@ -537,33 +515,27 @@ impl MonitorSource for LogStream {
 
 impl Drop for LogStream {
     fn drop(&mut self) {
-        self.finish();
+        source::Source::finish(self);
     }
 }
 
 enum Pick {
     Tty(Channel),
     Endpoint(Channel),
-    Create(Channel, String),
+    /// Create an endpoint with this name through this control device.
+    Create(Channel, rpmsg::Name),
     Trace,
 }
 
 fn stdout_failed(error: Option<std::io::Error>) {
     if let Some(e) = error {
-        warn(&[
-            "stdout stopped taking firmware output (",
-            &e.to_string(),
-            "); the log file still does",
-        ]);
+        warn(&format!(
+            "stdout stopped taking firmware output ({e}); the log file still does"
+        ));
     }
 }
 
 /// A one-line message on the monitor's stderr (the container's stderr).
-fn warn(parts: &[&str]) {
-    let mut line = String::from(NOTE);
-    for p in parts {
-        line.push_str(p);
-    }
-    line.push('\n');
-    let _ = std::io::stderr().write_all(line.as_bytes());
+fn warn(text: &str) {
+    let _ = std::io::stderr().write_all(format!("{NOTE}{text}\n").as_bytes());
 }

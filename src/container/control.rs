@@ -81,11 +81,7 @@ pub fn request_start(c: &Container) -> Result<()> {
     let (code, msg) = text.split_once(' ').unwrap_or((text, ""));
     match code.parse::<i32>() {
         Ok(0) => Ok(()),
-        Ok(errno) => {
-            let mut e = Error::new(msg);
-            e.errno = errno;
-            Err(e)
-        }
+        Ok(errno) => Err(Error::with_errno(errno, msg)),
         Err(_) => Err(Error::new(format!(
             "unexpected answer from the monitor: {text}"
         ))),

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::cli::Global;
 use crate::console::config::LogConfig;
+use crate::console::stream::LogStream;
 use crate::error::{Context, Error, Result};
 use crate::monitor::{self, Setup};
 use crate::oci::bundle::Bundle;
@@ -230,17 +231,7 @@ fn make(
     // The monitor holds the claim from now on; the copy in `create` closes once it is forked.
     let claim = undo.claim.take();
     undo.claimed = Some(core.dev.clone());
-    let setup = Setup {
-        host: g.host.clone(),
-        state_dir: dir.path.clone(),
-        core,
-        cdev: plan.cdev,
-        firmware,
-        adopted: plan.adopt,
-        claim,
-        record,
-        logs: plan.logs,
-    };
+    let (host, state_dir) = (g.host.clone(), dir.path.clone());
     let spawned = spawn(
         Spawn {
             what: "the monitor",
@@ -248,7 +239,23 @@ fn make(
             pid_file: req.pid_file.as_deref(),
             terminal: plan.terminal,
         },
-        move |ready| monitor::run(setup, ready),
+        // Made in the monitor, once its stdio is the container's (a terminal, perhaps): the
+        // log stream writes to that.
+        move |ready| {
+            let log = LogStream::new(plan.logs, &host, &core.dev, &state_dir);
+            let setup = Setup {
+                host,
+                state_dir,
+                core,
+                cdev: plan.cdev,
+                firmware,
+                adopted: plan.adopt,
+                claim,
+                record,
+                log: Box::new(log),
+            };
+            monitor::run(setup, ready)
+        },
     );
     let (pid, _lock) = spawned?;
     undo.monitor = Some(pid);

@@ -32,7 +32,9 @@ pub fn spawn(s: Spawn, body: impl FnOnce(OwnedFd)) -> Result<(i32, File)> {
         Forked::Child => {
             drop(ready_read);
             drop(s.lock);
-            if let Some(t) = &s.terminal {
+            // The child keeps the terminal as its stdio only: its copies of the master and of
+            // the socket close here.
+            if let Some(t) = s.terminal {
                 if let Err(e) = t.attach_stdio() {
                     let msg = format!("attaching the terminal: {e}");
                     let _ = File::from(ready_write).write_all(msg.as_bytes());

@@ -60,10 +60,10 @@ pub fn max_size() -> Result<u64> {
 /// What a container is created from, checked without changing anything.
 pub enum Resolved {
     /// A bundle: given, or made around a firmware file.
-    Bundle(Bundle),
+    Bundle(Box<Bundle>),
     /// An image whose manifest and config were read and checked; its layers are unpacked by
     /// `unpack_into`.
-    Image(Prepared),
+    Image(Box<Prepared>),
 }
 
 /// An image ready to unpack.
@@ -79,7 +79,11 @@ pub struct Prepared {
 pub fn resolve(g: &Global, image: &Path, state_dir: &Path) -> Result<Resolved> {
     let form = reference::resolve(g, image)?;
     let (img, reference, docker) = match form {
-        Form::Firmware => return Ok(Resolved::Bundle(Bundle::for_image(image, state_dir)?)),
+        Form::Firmware => {
+            return Ok(Resolved::Bundle(Box::new(Bundle::for_image(
+                image, state_dir,
+            )?)))
+        }
         Form::Image {
             image,
             reference,
@@ -88,12 +92,12 @@ pub fn resolve(g: &Global, image: &Path, state_dir: &Path) -> Result<Resolved> {
     };
     let chosen = choose(&img, reference.as_deref(), docker)?;
     let config = chosen.bundle_config(&img.shown, &image.to_string_lossy())?;
-    Ok(Resolved::Image(Prepared {
+    Ok(Resolved::Image(Box::new(Prepared {
         img,
         chosen,
         config,
         cap: max_size()?,
-    }))
+    })))
 }
 
 impl Prepared {

@@ -147,7 +147,7 @@ fn find_in_toml(files: &[PathBuf], table: &str, key: &str) -> Option<Found> {
             continue;
         }
         let binary = lines
-            .take_while(|l| !(l.starts_with('[') && !l.contains("runtimes.hybrid")))
+            .take_while(|l| !l.starts_with('[') || l.contains("runtimes.hybrid"))
             .find(|l| l.starts_with(key) && l.contains('='))
             .and_then(first_quoted);
         if binary.is_none() && !table_names_runtime {

@@ -145,7 +145,7 @@ fn open(rootfs: &Path, comps: &[String], arg0: &str) -> Result<Image> {
     if meta.len() > MAX_FIRMWARE {
         return Err(Error::new(format!(
             "firmware {shown} is larger than {} MiB: no remote core loads that much",
-            (MAX_FIRMWARE >> 20).to_string()
+            MAX_FIRMWARE >> 20
         )));
     }
     let basename = comps.last().cloned().unwrap_or_default();

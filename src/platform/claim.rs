@@ -98,7 +98,7 @@ pub fn remove_if_free(host: &Host, dev: &str, root: &str, id: &str) {
     if crate::sys::flock(&file, true, true).is_err() {
         return;
     }
-    if holder(&path).map_or(true, |(r, i)| r == root && i == id) {
+    if holder(&path).is_none_or(|(r, i)| r == root && i == id) {
         let _ = std::fs::remove_file(&path);
     }
 }

@@ -1,7 +1,10 @@
-//! remoteproc through sysfs: list the cores, read and write `state` and `firmware`, recovery.
+//! remoteproc through sysfs: list the cores, read and write `state` and `firmware`, recovery;
+//! attributes kept open for polling.
 
-use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 use crate::host::Host;
 
@@ -63,14 +66,19 @@ pub fn by_dev(host: &Host, dev: &str, name: &str) -> io::Result<Core> {
     })
 }
 
-/// A sysfs attribute, trailing newline removed. Read in page-sized pieces until its end, without
-/// asking for its size first (sysfs reports a page for every attribute: one system call less).
-pub fn read_attr(path: &std::path::Path) -> io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
+/// A sysfs attribute, trailing newline removed.
+pub fn read_attr(path: &Path) -> io::Result<String> {
+    read_whole(&File::open(path)?)
+}
+
+/// An attribute read from its start on an open file, trailing newline removed: sysfs produces
+/// it afresh on every read at offset 0. Read in page-sized pieces until its end, without asking
+/// for its size first (sysfs reports a page for every attribute: one system call less).
+fn read_whole(f: &File) -> io::Result<String> {
     let mut chunk = [0u8; 4096];
     let mut bytes = Vec::new();
     loop {
-        match f.read(&mut chunk) {
+        match f.read_at(&mut chunk, bytes.len() as u64) {
             Ok(0) => break,
             Ok(n) => bytes.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -84,8 +92,34 @@ pub fn read_attr(path: &std::path::Path) -> io::Result<String> {
     Ok(s)
 }
 
+/// An attribute polled again and again (the core's `state`): kept open and re-read from
+/// offset 0 with `pread`, one system call instead of open, read and close. A read that fails is
+/// tried once more on a fresh open, which cures a file that was replaced (its device went away
+/// and came back); when the open fails too, that error is the answer (the device is gone).
+pub struct Attr {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl Attr {
+    pub fn new(path: PathBuf) -> Attr {
+        Attr { path, file: None }
+    }
+
+    pub fn read(&mut self) -> io::Result<String> {
+        if let Some(value) = self.file.as_ref().and_then(|f| read_whole(f).ok()) {
+            return Ok(value);
+        }
+        self.file = None;
+        let file = File::open(&self.path)?;
+        let value = read_whole(&file)?;
+        self.file = Some(file);
+        Ok(value)
+    }
+}
+
 /// Write an attribute in one write(2), as the kernel expects; the errno comes back unchanged.
-pub fn write_attr(path: &std::path::Path, value: &str) -> io::Result<()> {
+pub fn write_attr(path: &Path, value: &str) -> io::Result<()> {
     let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
     let n = f.write(value.as_bytes())?;
     if n != value.len() {
@@ -97,6 +131,11 @@ pub fn write_attr(path: &std::path::Path, value: &str) -> io::Result<()> {
 impl Core {
     pub fn state(&self) -> io::Result<String> {
         read_attr(&self.dir.join("state"))
+    }
+
+    /// `state`, to be read again and again.
+    pub fn state_attr(&self) -> Attr {
+        Attr::new(self.dir.join("state"))
     }
 
     pub fn set_state(&self, cmd: &str) -> io::Result<()> {
@@ -134,5 +173,32 @@ impl Core {
             s.push(')');
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attribute_kept_open_is_opened_once_it_exists_and_reads_its_current_value() {
+        let dir = std::env::temp_dir().join(format!("hybrid-attr-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state");
+        let mut state = Attr::new(path.clone());
+        assert_eq!(
+            state.read().unwrap_err().kind(),
+            io::ErrorKind::NotFound,
+            "no file, no value"
+        );
+        std::fs::write(&path, "offline\n").unwrap();
+        assert_eq!(state.read().unwrap(), "offline");
+        // Rewritten in place, as sysfs produces a new value at every read from offset 0.
+        std::fs::write(&path, "running\n").unwrap();
+        assert_eq!(state.read().unwrap(), "running");
+        std::fs::write(&path, "crashed\n").unwrap();
+        assert_eq!(state.read().unwrap(), "crashed");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

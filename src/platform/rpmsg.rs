@@ -5,7 +5,7 @@
 //! (`…/rpmsg/rpmsgM`) and the control device (`…/rpmsg/rpmsg_ctrlC`) that creates named
 //! endpoints; and opening them for reading the firmware's output.
 
-use crate::error::{cat, Context, Result};
+use crate::error::{Context, Result};
 use crate::sys;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
@@ -30,6 +30,11 @@ pub const MAX_PAYLOAD: usize = 496;
 const NEW_DEVICE_WAIT: Duration = Duration::from_secs(1);
 /// Address meaning "any" when creating an endpoint.
 pub const ADDR_ANY: u32 = 0xFFFF_FFFF;
+/// Longest channel or endpoint name the kernel takes (31 bytes).
+pub const NAME_MAX: usize = sys::RPMSG_NAME_MAX;
+
+/// A channel or endpoint name that fits the kernel's structures.
+pub type Name = heapless::String<NAME_MAX>;
 
 /// Links in sysfs device directories that lead away from the device's children.
 const NOT_CHILDREN: [&str; 6] = [
@@ -189,13 +194,13 @@ pub fn create_endpoint(
     ctrl: &Path,
     class_dir: &Path,
     dev_dir: &Path,
-    name: &str,
+    name: &Name,
     dst: u32,
 ) -> Result<(File, String)> {
     let before = named_endpoints(class_dir, name);
     let ctrl_file = open_dev(ctrl, 0)?;
     sys::rpmsg_create_ept(&ctrl_file, name, ADDR_ANY, dst).ctx_path(
-        &cat(&["cannot create rpmsg endpoint ", name, " through"]),
+        &format!("cannot create rpmsg endpoint {name} through"),
         ctrl,
     )?;
     // The device shows up in sysfs, then in /dev, a moment after the ioctl returns.
@@ -212,7 +217,7 @@ pub fn create_endpoint(
             (_, Some(Err(e))) if e.errno != libc::ENOENT || late => return Err(e),
             (_, None) if late => {
                 return Err(io::Error::from_raw_os_error(libc::ENODEV)).ctx_path(
-                    &cat(&["no device appeared for rpmsg endpoint ", name, " in"]),
+                    &format!("no device appeared for rpmsg endpoint {name} in"),
                     class_dir,
                 )
             }

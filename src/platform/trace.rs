@@ -17,6 +17,8 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use heapless::HistoryBuf;
+
 /// Largest trace buffer read (the kernel allows any size; firmware uses a few KiB).
 pub const MAX_TRACE: usize = 1 << 20;
 
@@ -130,6 +132,17 @@ impl TraceFollower {
         self.pos = at(last + 1);
         Update::New
     }
+}
+
+/// The last `N` lines (empty ones skipped) of a snapshot, up to its first NUL, oldest first
+/// through `oldest_ordered`: what is shown of the buffer when the firmware crashes.
+pub fn last_lines<const N: usize>(snap: &[u8]) -> HistoryBuf<&[u8], N> {
+    let text = &snap[..snap.iter().position(|&b| b == 0).unwrap_or(snap.len())];
+    let mut tail = HistoryBuf::new();
+    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        tail.write(line);
+    }
+    tail
 }
 
 /// Read the whole trace buffer at `path` into `buf` (replacing its content).
@@ -354,6 +367,24 @@ mod tests {
             f.update(&snap, &mut out);
             assert!(out.len() <= snap.len());
         }
+    }
+
+    #[test]
+    fn the_crash_tail_is_the_last_lines_in_order() {
+        let snap: String = (1..=25).map(|i| format!("line {i}\n\n")).collect();
+        let mut snap = snap.into_bytes();
+        snap.extend_from_slice(b"partial\0stale\n");
+        let tail = last_lines::<20>(&snap);
+        let got: Vec<&[u8]> = tail.oldest_ordered().copied().collect();
+        let mut want: Vec<String> = (7..=25).map(|i| format!("line {i}")).collect();
+        want.push(String::from("partial"));
+        assert_eq!(got, want.iter().map(|l| l.as_bytes()).collect::<Vec<_>>());
+        let few = last_lines::<20>(b"one\ntwo\n");
+        assert_eq!(
+            few.oldest_ordered().copied().collect::<Vec<_>>(),
+            [b"one", b"two"]
+        );
+        assert!(last_lines::<20>(b"\n\n\0x").is_empty());
     }
 
     #[test]
