@@ -350,7 +350,34 @@ pub fn collect(code: i32, out: PathBuf, err: PathBuf) -> Out {
     };
     let _ = std::fs::remove_file(out);
     let _ = std::fs::remove_file(err);
+    keep_messages(&o.stderr);
     o
+}
+
+/// With `HYBRID_TEST_MESSAGES=DIR`, append the runtime's error lines (`hybrid-runtime: …`) to
+/// `DIR/<test process id>`: `tests/docs/check` looks each up in docs/troubleshooting.md.
+fn keep_messages(stderr: &str) {
+    let Some(dir) = std::env::var_os("HYBRID_TEST_MESSAGES") else {
+        return;
+    };
+    let lines: String = stderr
+        .lines()
+        .filter(|l| l.starts_with("hybrid-runtime: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    let file = Path::new(&dir).join(std::process::id().to_string());
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+    {
+        use std::io::Write;
+        let _ = f.write_all(lines.as_bytes());
+    }
 }
 
 /// How the monitor ended, as its parent (the subreaper) sees it: `Ok(code)` or `Err(signal)`.
