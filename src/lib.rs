@@ -20,7 +20,6 @@ mod monitor;
 mod oci;
 mod platform;
 mod report;
-mod sort;
 #[allow(unsafe_code)]
 mod sys;
 

@@ -6,18 +6,16 @@
 //! firmware log source comes prepared in its setup and is started once the core runs.
 
 mod panic;
+pub mod serve;
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::console::source::Source;
-use crate::container::{control, process, write_atomic, Exit, Record, REPLY_FIFO, STARTED_FILE};
+use crate::container::Record;
 use crate::error::{Context, Error, Result};
 use crate::host::Host;
 use crate::platform::cdev::Cdev;
@@ -26,8 +24,6 @@ use crate::platform::firmware;
 use crate::platform::kmsg::{self, CoreEvent, Kmsg};
 use crate::platform::remoteproc::{Attr, Core};
 
-/// How often the core's `state` is re-read (sysfs `state` cannot be polled).
-const TICK: Duration = Duration::from_millis(250);
 /// How long a crashed core may take to come back when kernel recovery is enabled.
 const RECOVERY_GRACE: Duration = Duration::from_secs(5);
 /// How long an unexplained `offline` is given, with recovery enabled, before it counts as a stop.
@@ -36,7 +32,7 @@ const OFFLINE_GRACE: Duration = Duration::from_secs(1);
 pub const EXIT_CRASHED: i32 = 134;
 pub const EXIT_STOPPED_ELSEWHERE: i32 = 100;
 pub const EXIT_CORE_GONE: i32 = 101;
-pub const EXIT_MONITOR_FAILED: i32 = 1;
+pub use serve::EXIT_MONITOR_FAILED;
 /// A bug in the monitor, not in the firmware (see `panic`).
 pub const EXIT_MONITOR_PANICKED: i32 = 102;
 
@@ -62,17 +58,12 @@ pub struct Setup {
     pub log: Box<dyn Source>,
 }
 
-struct Ending {
-    code: i32,
-    reason: String,
-    /// Die by this signal (the container was stopped by it) instead of exiting with `code`.
-    signal: Option<i32>,
-}
+use serve::Ending;
 
+/// The firmware monitor: what it watches (the core, the kernel log, the firmware's log) and how
+/// it acts on it. The core's `state` is re-read on every tick (sysfs `state` cannot be polled).
 struct Monitor {
     setup: Setup,
-    signals: OwnedFd,
-    requests: File,
     kmsg: Option<Kmsg>,
     cdev: Option<Cdev>,
     /// The core's `state`, kept open: read on every tick.
@@ -88,7 +79,7 @@ struct Monitor {
 
 /// The monitor's body, in the child of `create`. Reports readiness (`ok` or an error message)
 /// on `ready`, then runs until the container ends. Never returns.
-pub fn run(setup: Setup, ready: OwnedFd) -> ! {
+pub fn run(mut setup: Setup, ready: OwnedFd) -> ! {
     let started = panic::install(panic::Guard {
         state_dir: &setup.state_dir,
         core_dir: &setup.core.dir,
@@ -99,20 +90,16 @@ pub fn run(setup: Setup, ready: OwnedFd) -> ! {
     crate::sys::setsid();
     crate::sys::ignore_sigpipe();
     let _ = std::env::set_current_dir("/");
-    let mut ready = File::from(ready);
-    match Monitor::new(setup, started) {
-        Ok(mut m) => {
-            // `create` died before hearing that we are ready (an engine killed it): no one
-            // knows this monitor, so end now; the kernel releases the core claim.
-            if ready.write_all(b"ok").is_err() {
-                crate::sys::exit_now(EXIT_MONITOR_FAILED);
-            }
-            drop(ready);
-            let ending = m.run();
-            m.end(ending)
+    let state_dir = setup.state_dir.clone();
+    let prepared = serve::begin(&state_dir, &mut setup.record)
+        .and_then(|channels| Ok((channels, Monitor::new(setup, started)?)));
+    match prepared {
+        Ok((channels, mut monitor)) => {
+            serve::report_ready(ready, Ok(()));
+            serve::serve(channels, &mut monitor)
         }
         Err(e) => {
-            let _ = ready.write_all(e.msg.as_bytes());
+            serve::report_ready(ready, Err(&e.msg));
             crate::sys::exit_now(EXIT_MONITOR_FAILED)
         }
     }
@@ -123,26 +110,16 @@ fn errno_of(e: &std::io::Error) -> i32 {
 }
 
 impl Monitor {
-    fn new(mut setup: Setup, started: Arc<AtomicBool>) -> Result<Monitor> {
-        let signals = crate::sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT])
-            .ctx("monitor: signalfd")?;
-        let requests =
-            control::open_requests(&setup.state_dir).ctx("monitor: opening the start fifo")?;
+    fn new(setup: Setup, started: Arc<AtomicBool>) -> Result<Monitor> {
         let cdev = match &setup.cdev {
             Some(p) => Some(Cdev::open(p).ctx_path("cannot open", p)?),
             None => None,
         };
         let kmsg = Kmsg::open(&setup.host.kmsg()).ok();
-        let me = std::process::id() as i32;
-        setup.record.pid = me;
-        setup.record.pid_start = process::start_time(me).unwrap_or(0);
-        setup.record.save(&setup.state_dir)?;
         let recovery = setup.core.recovery_enabled(&setup.host);
         let state = setup.core.state_attr();
         Ok(Monitor {
             setup,
-            signals,
-            requests,
             kmsg,
             cdev,
             state,
@@ -160,74 +137,6 @@ impl Monitor {
 
     fn started(&self) -> bool {
         self.started.load(Ordering::SeqCst)
-    }
-
-    fn run(&mut self) -> Ending {
-        let mut last_check = Instant::now();
-        loop {
-            // A missing kernel log, or a log source with nothing open, is -1: poll skips it.
-            let mut fds = [
-                crate::sys::pollfd(self.signals.as_raw_fd()),
-                crate::sys::pollfd(self.requests.as_raw_fd()),
-                crate::sys::pollfd(self.kmsg.as_ref().map_or(-1, Kmsg::fd)),
-                crate::sys::pollfd(self.setup.log.fd()),
-            ];
-            if let Err(e) = crate::sys::poll(&mut fds, TICK.as_millis() as i32) {
-                return Ending {
-                    code: EXIT_MONITOR_FAILED,
-                    reason: format!("monitor: poll: {e}"),
-                    signal: None,
-                };
-            }
-            if fds[0].revents != 0 {
-                if let Some(sig) = crate::sys::signalfd_read(&self.signals) {
-                    return self.stop_by_signal(sig);
-                }
-            }
-            if fds[1].revents != 0 {
-                self.serve_requests();
-            }
-            if let Some(ending) = self.read_kmsg() {
-                return ending;
-            }
-            // A source opened by a start in this round was not polled yet (it was -1).
-            if fds[3].revents != 0 {
-                self.setup.log.ready();
-            }
-            if last_check.elapsed() >= TICK {
-                last_check = Instant::now();
-                if let Some(ending) = self.check_core() {
-                    return ending;
-                }
-                if self.started() {
-                    self.setup.log.tick();
-                    panic::test_trigger();
-                }
-            }
-        }
-    }
-
-    fn serve_requests(&mut self) {
-        let mut buf = [0u8; 64];
-        let n = match self.requests.read(&mut buf) {
-            Ok(n) => n,
-            Err(_) => return,
-        };
-        if !buf[..n].starts_with(b"start") {
-            return;
-        }
-        let answer = match self.start() {
-            Ok(()) => String::from("0\n"),
-            Err(e) => format!("{} {}\n", e.errno, e.msg),
-        };
-        // The caller may have died meanwhile (ENXIO): the core's state is the truth anyway.
-        if let Ok(mut reply) = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(self.setup.state_dir.join(REPLY_FIFO))
-        {
-            let _ = reply.write_all(answer.as_bytes());
-        }
     }
 
     /// Start the core (or take over an adopted one); the kernel's errno comes with the message.
@@ -282,7 +191,6 @@ impl Monitor {
             }
         }
         self.started.store(true, Ordering::SeqCst);
-        let _ = write_atomic(&self.setup.state_dir, STARTED_FILE, b"");
         self.setup.log.start();
         Ok(())
     }
@@ -430,25 +338,6 @@ impl Monitor {
         }
     }
 
-    fn stop_by_signal(&mut self, sig: i32) -> Ending {
-        let mut reason = format!(
-            "stopped by signal {}",
-            crate::container::stop::signal_name(sig)
-        );
-        self.setup.log.finish();
-        if self.started() {
-            if let Err(e) = self.stop_core() {
-                reason.push_str("; ");
-                reason.push_str(&e.msg);
-            }
-        }
-        Ending {
-            code: 128 + sig,
-            reason,
-            signal: Some(sig),
-        }
-    }
-
     /// Stop through the same path the core was started by, then check it is offline.
     fn stop_core(&mut self) -> Result<()> {
         let done = match &mut self.cdev {
@@ -465,18 +354,55 @@ impl Monitor {
     }
 
     fn say(&self, msg: &str) {
-        let _ = std::io::stderr().write_all(format!("hybrid-runtime: {msg}\n").as_bytes());
+        serve::say(msg);
+    }
+}
+
+impl serve::Watched for Monitor {
+    fn fds(&self) -> [RawFd; 2] {
+        // A missing kernel log, or a log source with nothing open, is -1: poll skips it.
+        [self.kmsg.as_ref().map_or(-1, Kmsg::fd), self.setup.log.fd()]
     }
 
-    fn end(mut self, ending: Ending) -> ! {
-        let exit = Exit {
-            code: ending.code,
-            reason: ending.reason.clone(),
-        };
-        let _ = exit.save(&self.setup.state_dir);
-        if ending.signal.is_none() {
-            self.say(&ending.reason);
+    fn polled(&mut self, ready: [bool; 2]) -> Option<Ending> {
+        if let Some(ending) = self.read_kmsg() {
+            return Some(ending);
         }
+        // A source opened by a start in this round was not polled yet (it was -1).
+        if ready[1] {
+            self.setup.log.ready();
+        }
+        None
+    }
+
+    fn start(&mut self) -> Result<()> {
+        Monitor::start(self)
+    }
+
+    fn tick(&mut self) -> Option<Ending> {
+        if let Some(ending) = self.check_core() {
+            return Some(ending);
+        }
+        if self.started() {
+            self.setup.log.tick();
+            panic::test_trigger();
+        }
+        None
+    }
+
+    fn stop_by_signal(&mut self, sig: i32) -> Ending {
+        let mut ending = Ending::by_signal(sig);
+        self.setup.log.finish();
+        if self.started() {
+            if let Err(e) = self.stop_core() {
+                ending.reason.push_str("; ");
+                ending.reason.push_str(&e.msg);
+            }
+        }
+        ending
+    }
+
+    fn release(&mut self) {
         // The log flushes as it ends; the device and the rest close as we exit, the claim last.
         self.setup.log.finish();
         if let Some(cdev) = self.cdev.take() {
@@ -487,10 +413,6 @@ impl Monitor {
                 let _ = cdev.set_shutdown_on_release(false);
             }
         }
-        let _claim = self.setup.claim.take();
-        match ending.signal {
-            Some(sig) => crate::sys::die_by_signal(sig),
-            None => crate::sys::exit_now(ending.code),
-        }
+        drop(self.setup.claim.take());
     }
 }

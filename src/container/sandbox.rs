@@ -5,8 +5,7 @@
 //! waits for `start`, then for a signal, and touches no core, so a RuntimeClass can run whole
 //! pods.
 
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -16,11 +15,12 @@ use crate::cli::Global;
 use crate::error::{Error, Result};
 use crate::oci::bundle::Bundle;
 
+use crate::monitor::serve::{self, Ending, Watched};
+
 use super::create::{save_with_fifos, Request};
-use super::record::write_atomic;
 use super::spawn::{spawn, Spawn};
 use super::statedir::NewDir;
-use super::{process, Container, Exit, Record, REPLY_FIFO, STARTED_FILE};
+use super::{Container, Record};
 
 /// What `state` shows as the guard of a container that holds no core.
 pub const GUARD: &str = "none";
@@ -79,68 +79,48 @@ pub fn create(
     Ok(0)
 }
 
-/// The sandbox monitor: answers `start`, ends with 128+N on signal N. Never returns.
+/// The sandbox monitor: holds the pod's namespaces, answers `start`, ends with 128+N on signal
+/// N. Never returns.
 fn run(dir: &Path, mut record: Record, namespaces: &[LinuxNamespace], ready: OwnedFd) -> ! {
     crate::sys::setsid();
-    let mut ready = std::fs::File::from(ready);
-    let mut setup = || -> Result<(OwnedFd, std::fs::File)> {
-        for ns in namespaces {
-            enter(ns)?;
+    let entered = namespaces.iter().try_for_each(enter);
+    match entered.and_then(|()| serve::begin(dir, &mut record)) {
+        Ok(channels) => {
+            serve::report_ready(ready, Ok(()));
+            serve::serve(channels, &mut Pod)
         }
-        let signals = crate::sys::signalfd(&[libc::SIGTERM, libc::SIGINT, libc::SIGQUIT])
-            .map_err(|e| Error::io(&e, "sandbox monitor: signalfd"))?;
-        let requests = super::control::open_requests(dir)
-            .map_err(|e| Error::io(&e, "sandbox monitor: opening the start fifo"))?;
-        let me = std::process::id() as i32;
-        record.pid = me;
-        record.pid_start = process::start_time(me).unwrap_or(0);
-        record.save(dir)?;
-        Ok((signals, requests))
-    };
-    let (signals, mut requests) = match setup() {
-        Ok(s) => s,
         Err(e) => {
-            let _ = ready.write_all(e.msg.as_bytes());
-            crate::sys::exit_now(1)
-        }
-    };
-    // `create` died before hearing that we are ready: no one knows this monitor.
-    if ready.write_all(b"ok").is_err() {
-        crate::sys::exit_now(1);
-    }
-    drop(ready);
-    loop {
-        let mut fds = [
-            crate::sys::pollfd(signals.as_raw_fd()),
-            crate::sys::pollfd(requests.as_raw_fd()),
-        ];
-        if crate::sys::poll(&mut fds, -1).is_err() {
-            continue;
-        }
-        if fds[0].revents != 0 {
-            if let Some(sig) = crate::sys::signalfd_read(&signals) {
-                let exit = Exit {
-                    code: 128 + sig,
-                    reason: format!("stopped by signal {}", super::stop::signal_name(sig)),
-                };
-                let _ = exit.save(dir);
-                crate::sys::die_by_signal(sig);
-            }
-        }
-        if fds[1].revents != 0 {
-            let mut buf = [0u8; 64];
-            if matches!(requests.read(&mut buf), Ok(n) if buf[..n].starts_with(b"start")) {
-                let _ = write_atomic(dir, STARTED_FILE, b"");
-                if let Ok(mut reply) = std::fs::OpenOptions::new()
-                    .write(true)
-                    .custom_flags(libc::O_NONBLOCK)
-                    .open(dir.join(REPLY_FIFO))
-                {
-                    let _ = reply.write_all(b"0\n");
-                }
-            }
+            serve::report_ready(ready, Err(&e.msg));
+            crate::sys::exit_now(serve::EXIT_MONITOR_FAILED)
         }
     }
+}
+
+/// What a pod sandbox watches: nothing but its orders.
+struct Pod;
+
+impl Watched for Pod {
+    fn fds(&self) -> [RawFd; 2] {
+        [-1, -1]
+    }
+
+    fn polled(&mut self, _: [bool; 2]) -> Option<Ending> {
+        None
+    }
+
+    fn start(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Option<Ending> {
+        None
+    }
+
+    fn stop_by_signal(&mut self, sig: i32) -> Ending {
+        Ending::by_signal(sig)
+    }
+
+    fn release(&mut self) {}
 }
 
 /// The namespaces a sandbox holds. The others mean nothing to a pod of firmware: a new pid

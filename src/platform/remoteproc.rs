@@ -44,7 +44,7 @@ pub fn list(host: &Host) -> io::Result<Vec<Core>> {
             name,
         });
     }
-    crate::sort::sort_by(&mut cores, |a, b| a.index < b.index);
+    cores.sort_by_key(|c| c.index);
     Ok(cores)
 }
 
@@ -120,7 +120,12 @@ impl Attr {
 
 /// Write an attribute in one write(2), as the kernel expects; the errno comes back unchanged.
 pub fn write_attr(path: &Path, value: &str) -> io::Result<()> {
-    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+    // O_TRUNC: no difference on sysfs, but a plain-file stand-in of it (a test rig) must not
+    // keep the tail of a longer old value ("start" over "offline" is not "startne").
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)?;
     let n = f.write(value.as_bytes())?;
     if n != value.len() {
         return Err(io::Error::from_raw_os_error(libc::EIO));
@@ -179,6 +184,15 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shorter_value_replaces_a_longer_one_in_a_plain_file() {
+        let path = std::env::temp_dir().join(format!("hybrid-state-{}", std::process::id()));
+        std::fs::write(&path, "offline\n").unwrap();
+        write_attr(&path, "start").unwrap();
+        assert_eq!(read_attr(&path).unwrap(), "start");
+        std::fs::remove_file(&path).unwrap();
+    }
 
     #[test]
     fn an_attribute_kept_open_is_opened_once_it_exists_and_reads_its_current_value() {

@@ -80,8 +80,8 @@ pub fn has_vdev(rproc_dir: &Path) -> bool {
 pub fn discover(rproc_dir: &Path) -> Vec<Channel> {
     let mut found = Vec::new();
     walk(rproc_dir, 0, &mut found);
-    crate::sort::sort_by(&mut found, |a, b| {
-        (a.kind as u8, a.dev.len(), &a.dev) < (b.kind as u8, b.dev.len(), &b.dev)
+    found.sort_by(|a, b| {
+        (a.kind as u8, a.dev.len(), &a.dev).cmp(&(b.kind as u8, b.dev.len(), &b.dev))
     });
     found
 }
