@@ -288,6 +288,56 @@ fn start_failures_say_what_the_kernel_said() {
 }
 
 #[test]
+fn start_refuses_a_core_that_is_another_processor_since_create() {
+    let rt = Rt::new(&[]);
+    let pid = rt.create_fw("moved", "m.elf", &Firmware::new());
+    // The driver is reloaded and another processor registers as remoteproc0.
+    rt.sim
+        .write(
+            "sim/remoteproc0/replace",
+            "name=r5;compatible=hybrid,sim-r5",
+        )
+        .unwrap();
+    let o = rt.run(&["start", "moved"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(
+            "remoteproc0 is now another processor (r5, device-tree node /r5@0) than the one it \
+             was created for (m4, device-tree node /m4@0)"
+        ),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr
+            .contains("delete the container and create it again"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(rt.sim.state(0), "offline");
+    assert!(
+        !rt.sim.events(0).iter().any(|e| e.starts_with("start")),
+        "the new processor was started: {:?}",
+        rt.sim.events(0)
+    );
+    rt.ok(&["delete", "moved"]);
+    assert_eq!(reap(pid), Err(libc::SIGKILL));
+    // The same processor under a new name counts too (a driver that names it otherwise).
+    rt.create_fw("renamed", "r.elf", &Firmware::new());
+    rt.sim
+        .write("sim/remoteproc0/replace", "name=m4-core")
+        .unwrap();
+    let o = rt.run(&["start", "renamed"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("(m4-core, device-tree node /m4-core@0)"),
+        "{}",
+        o.stderr
+    );
+    rt.ok(&["delete", "--force", "renamed"]);
+}
+
+#[test]
 fn an_unwritable_firmware_directory_is_named() {
     let rt = Rt::new(&["--fw-path", "/sys/fw-readonly"]);
     Firmware::new().write_to(&rt.work.join("a.elf")).unwrap();

@@ -46,26 +46,37 @@ pub fn debugfs(host: &Host) -> Check {
     )
 }
 
-/// (what it carries, module name, driver name on the rpmsg bus, kernel option).
-const RPMSG_DRIVERS: [(&str, &str, &str, &str); 3] = [
-    (
-        "tty channels (/dev/ttyRPMSGn), the usual firmware console",
-        "rpmsg_tty",
-        "rpmsg_tty",
-        "CONFIG_RPMSG_TTY",
-    ),
-    (
-        "raw endpoints (/dev/rpmsgN)",
-        "rpmsg_char",
-        "rpmsg_chrdev",
-        "CONFIG_RPMSG_CHAR",
-    ),
-    (
-        "named endpoints made through /dev/rpmsg_ctrlN",
-        "rpmsg_ctrl",
-        "rpmsg_ctrl",
-        "CONFIG_RPMSG_CTRL",
-    ),
+/// An rpmsg driver the runtime reads firmware output through.
+struct RpmsgDriver {
+    /// What it gives the runtime.
+    carries: &'static str,
+    /// Its module name (`/sys/module/<module>`), as `modprobe` takes it.
+    module: &'static str,
+    /// Its names on the rpmsg bus (`/sys/bus/rpmsg/drivers/<name>`): mainline's and vendors'.
+    drivers: &'static [&'static str],
+    option: &'static str,
+}
+
+const RPMSG_DRIVERS: [RpmsgDriver; 3] = [
+    RpmsgDriver {
+        carries: "tty channels (/dev/ttyRPMSGn), the usual firmware console",
+        module: "rpmsg_tty",
+        // NXP's kernels carry their own, imx_rpmsg_tty.
+        drivers: &["rpmsg_tty", "imx_rpmsg_tty"],
+        option: "CONFIG_RPMSG_TTY",
+    },
+    RpmsgDriver {
+        carries: "raw endpoints (/dev/rpmsgN)",
+        module: "rpmsg_char",
+        drivers: &["rpmsg_chrdev"],
+        option: "CONFIG_RPMSG_CHAR",
+    },
+    RpmsgDriver {
+        carries: "named endpoints made through /dev/rpmsg_ctrlN",
+        module: "rpmsg_ctrl",
+        drivers: &["rpmsg_ctrl"],
+        option: "CONFIG_RPMSG_CTRL",
+    },
 ];
 
 pub fn rpmsg(host: &Host) -> Vec<Check> {
@@ -80,18 +91,21 @@ pub fn rpmsg(host: &Host) -> Vec<Check> {
     }
     RPMSG_DRIVERS
         .iter()
-        .map(|(carries, module, driver, option)| {
-            let name = format!("rpmsg {module}");
-            let bound = bus.join("drivers").join(driver).is_dir();
-            let loaded = host.path("/sys/module").join(module).is_dir();
-            if bound || loaded {
-                Check::ok(name, format!("present: {carries}"))
-            } else {
-                Check::warn(
+        .map(|d| {
+            let name = format!("rpmsg {}", d.module);
+            let bound = d
+                .drivers
+                .iter()
+                .find(|n| bus.join("drivers").join(n).is_dir());
+            let loaded = host.path("/sys/module").join(d.module).is_dir();
+            match bound {
+                Some(driver) => Check::ok(name, format!("{driver}: {}", d.carries)),
+                None if loaded => Check::ok(name, format!("module loaded: {}", d.carries)),
+                None => Check::warn(
                     name,
-                    format!("missing: no {carries}"),
-                    format!("enable {option}, or load it: modprobe {module}"),
-                )
+                    format!("missing: no {}", d.carries),
+                    format!("enable {}, or load it: modprobe {}", d.option, d.module),
+                ),
             }
         })
         .collect()

@@ -60,6 +60,7 @@ impl Core {
 /// Mainline `rpmsg_tty`: channel `rpmsg-tty`, ttys numbered in order.
 fn mainline_tty() -> TtyDriver {
     TtyDriver {
+        driver: String::from("rpmsg_tty"),
         channels: vec!["rpmsg-tty".into()],
         named_by_address: false,
         hello: None,
@@ -111,6 +112,8 @@ pub fn preset(name: &str, kernel: Kernel) -> Option<Preset> {
             "NXP i.MX8MPlus EVK board",
             &["fsl,imx8mp-evk", "fsl,imx8mp"],
             TtyDriver {
+                // NXP's own driver, drivers/rpmsg/imx_rpmsg_tty.c in nxp-imx/linux-imx.
+                driver: String::from("imx_rpmsg_tty"),
                 channels: [
                     "rpmsg-virtual-tty-channel-1",
                     "rpmsg-virtual-tty-channel",

@@ -138,6 +138,8 @@ impl ProcSpec {
 /// the tty.
 #[derive(Clone, Debug)]
 pub struct TtyDriver {
+    /// The driver's name on the rpmsg bus (`/sys/bus/rpmsg/drivers/<driver>`).
+    pub driver: String,
     pub channels: Vec<String>,
     /// `ttyRPMSG<dst>` (NXP's imx_rpmsg_tty) rather than the next free number.
     pub named_by_address: bool,
@@ -149,6 +151,7 @@ impl Default for TtyDriver {
     /// Every name a tty driver binds somewhere (mainline, NXP, older ST), numbered in order.
     fn default() -> Self {
         TtyDriver {
+            driver: String::from("rpmsg_tty"),
             channels: [
                 "rpmsg-tty",
                 "rpmsg-virtual-tty-channel",
@@ -172,15 +175,22 @@ pub struct Config {
     pub fw_path: String,
     pub processors: Vec<ProcSpec>,
     pub tty: TtyDriver,
+    /// The rpmsg drivers shown in `/sys/bus/rpmsg/drivers` (what `info` looks for; the
+    /// simulated channels work the same without them).
+    pub rpmsg_drivers: Vec<String>,
+    /// debugfs mounted (`/sys/kernel/debug/remoteproc`).
+    pub debugfs: bool,
     /// Unmount and exit when the parent process dies.
     pub exit_with_parent: bool,
 }
 
 pub const USAGE: &str = "usage: hybrid-sim --root DIR [--board BOARD] [--attached CORES] \
 [--kernel 6.1|5.10] [--model STR] [--compatible A,B,...] [--fw-path PATH] [--exit-with-parent] \
-[--processor SPEC]...
+[--no-debugfs] [--rpmsg-drivers none|NAME,...] [--no-remoteproc] [--processor SPEC]...
   BOARD = imx8mp | stm32mp157 | am62x | zynqmp | zynqmp-lockstep (not with --processor)
   CORES = all | none | NAME[,NAME...] (cores the boot loader started: the kernel attaches to them)
+  --rpmsg-drivers: the drivers /sys/bus/rpmsg/drivers lists (default: rpmsg_chrdev, rpmsg_ctrl,
+         rpmsg_ns and the board's tty driver); --no-remoteproc: a kernel without remote processors
   SPEC = name=m4[;compatible=C][;state=offline|attached][;detach=yes|no|ERRNO][;cdev=yes|no]
          [;name-file=yes|no][;recovery=enabled|disabled][;crash-stop=yes|no][;firmware=NAME]
        hybrid-sim make-firmware --out FILE [--trace LEN] [--rpmsg] [--script TEXT | --script-file F]";
@@ -191,6 +201,8 @@ impl Config {
         let mut root = None;
         let mut board = None;
         let mut attached = None;
+        let mut rpmsg_drivers = None;
+        let mut no_remoteproc = false;
         let (mut model, mut compatible) = (None, None);
         let mut cfg = Config {
             root: PathBuf::new(),
@@ -200,6 +212,8 @@ impl Config {
             fw_path: String::new(),
             processors: Vec::new(),
             tty: TtyDriver::default(),
+            rpmsg_drivers: Vec::new(),
+            debugfs: true,
             exit_with_parent: false,
         };
         let mut it = args.iter();
@@ -227,6 +241,14 @@ impl Config {
                 "--fw-path" => cfg.fw_path = val()?,
                 "--processor" => cfg.processors.push(ProcSpec::parse(&val()?)?),
                 "--exit-with-parent" => cfg.exit_with_parent = true,
+                "--no-debugfs" => cfg.debugfs = false,
+                "--no-remoteproc" => no_remoteproc = true,
+                "--rpmsg-drivers" => {
+                    rpmsg_drivers = Some(match val()?.as_str() {
+                        "none" => Vec::new(),
+                        list => list.split(',').map(str::to_string).collect(),
+                    })
+                }
                 _ => return Err(format!("unknown argument `{a}`")),
             }
         }
@@ -248,9 +270,25 @@ impl Config {
             cfg.tty = b.tty;
             cfg.processors = b.processors;
         }
-        if cfg.processors.is_empty() {
+        if no_remoteproc {
+            if !cfg.processors.is_empty() {
+                return Err(
+                    "--no-remoteproc cannot be combined with --board or --processor".into(),
+                );
+            }
+        } else if cfg.processors.is_empty() {
             cfg.processors.push(ProcSpec::named("m4"));
         }
+        cfg.rpmsg_drivers = rpmsg_drivers.unwrap_or_else(|| {
+            [
+                "rpmsg_chrdev",
+                "rpmsg_ctrl",
+                "rpmsg_ns",
+                cfg.tty.driver.as_str(),
+            ]
+            .map(String::from)
+            .to_vec()
+        });
         cfg.model = model.unwrap_or(cfg.model);
         cfg.compatible = compatible.unwrap_or(cfg.compatible);
         if let Some(cores) = attached {

@@ -60,12 +60,18 @@ pub fn parse_errno(s: &str) -> Option<i32> {
 }
 
 /// A write to `fail` (`OP ERRNO`), `hang` (`FILE MS`), `force_state` (a state
-/// name: puts the core in any of the eight states without side effects) or
-/// `remove` (anything: the driver goes away).
+/// name: puts the core in any of the eight states without side effects),
+/// `remove` (anything: the driver goes away) or `replace` (a processor SPEC: the
+/// driver is unbound and another processor registers as the same remoteprocN).
 pub fn write(w: &mut World, n: usize, name: &str, data: &[u8]) -> Result<(), i32> {
     let text = String::from_utf8_lossy(data);
     if name == "remove" {
         crate::rproc::remove(w, n);
+        return Ok(());
+    }
+    if name == "replace" {
+        let spec = crate::config::ProcSpec::parse(text.trim()).map_err(|_| libc::EINVAL)?;
+        crate::rproc::replace(w, n, spec);
         return Ok(());
     }
     if name == "force_state" {

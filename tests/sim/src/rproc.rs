@@ -1,7 +1,7 @@
 //! The remoteproc state machine with the kernel's answers: firmware name,
 //! `state` writes (sysfs) and the character device's commands, power
 //! references, crash and recovery. Every function runs under the world lock.
-use crate::config::{Detach, Kernel};
+use crate::config::{Detach, Kernel, ProcSpec};
 use crate::kmsg::{ERR, INFO, WARN};
 use crate::lookup;
 use crate::world::{Run, State, World};
@@ -447,6 +447,28 @@ pub fn remove(w: &mut World, n: usize) {
     p.power = 0;
     p.removed = true;
     p.event("remove".into());
+}
+
+/// The driver is unbound and another processor, `spec`, registers under the same index (a
+/// module reload or a device-tree overlay): offline (or attached), at its default firmware.
+pub fn replace(w: &mut World, n: usize, spec: ProcSpec) {
+    if matches!(
+        w.procs[n].state,
+        State::Running | State::Attached | State::Crashed
+    ) {
+        stop_now(w, n);
+    }
+    let p = &mut w.procs[n];
+    p.state = if spec.attached {
+        State::Attached
+    } else {
+        State::Offline
+    };
+    p.power = 0;
+    p.removed = false;
+    p.firmware = spec.firmware.clone();
+    p.event(format!("replace {}", spec.name));
+    p.spec = spec;
 }
 
 /// The last reference to an open `dev/remoteprocN` description went away.

@@ -131,6 +131,7 @@ pub fn shape(w: &World) -> u64 {
     let mut h = DefaultHasher::new();
     for (n, p) in w.procs.iter().enumerate() {
         p.removed.hash(&mut h);
+        (&p.spec.name, &p.spec.compatible, &p.spec.node).hash(&mut h);
         trace_name(w, n).hash(&mut h);
         let vdev = p.run.as_ref().and_then(|r| r.vdev.as_ref());
         vdev.map(|v| (v.platform, v.virtio, v.ctrl)).hash(&mut h);
@@ -178,6 +179,9 @@ fn sys(w: &World, t: &mut Tree) {
         0o644,
     );
     t.add("bus/rpmsg/devices", Node::Dir);
+    for driver in &w.cfg.rpmsg_drivers {
+        t.add(&format!("bus/rpmsg/drivers/{driver}"), Node::Dir);
+    }
     t.add("class/rpmsg", Node::Dir);
     t.add("class/tty", Node::Dir);
     for (n, p) in w.procs.iter().enumerate() {
@@ -229,6 +233,12 @@ fn sys(w: &World, t: &mut Tree) {
         if p.spec.cdev {
             t.text(&format!("{dir}/dev"), format!("245:{n}\n"));
         }
+        if let Some(vdev) = p.run.as_ref().and_then(|r| r.vdev.as_ref()) {
+            rpmsg_sys(w, t, &dir, n, vdev);
+        }
+        if !w.cfg.debugfs {
+            continue;
+        }
         let dbg = format!("kernel/debug/remoteproc/remoteproc{n}");
         t.text(&format!("{dbg}/name"), format!("{}\n", p.spec.name));
         t.file(&format!("{dbg}/crash"), FileKind::Crash(n), 0o200);
@@ -237,9 +247,6 @@ fn sys(w: &World, t: &mut Tree) {
             FileKind::DebugRecovery(n),
             0o600,
         );
-        if let Some(vdev) = p.run.as_ref().and_then(|r| r.vdev.as_ref()) {
-            rpmsg_sys(w, t, &dir, n, vdev);
-        }
         if let Some(name) = trace_name(w, n) {
             t.file(&format!("{dbg}/{name}"), FileKind::Trace(n), 0o400);
         }
@@ -347,6 +354,7 @@ fn sim(w: &World, t: &mut Tree) {
             ("hang", 0o200),
             ("force_state", 0o200),
             ("remove", 0o200),
+            ("replace", 0o200),
             ("cdev_holders", 0o444),
             ("rx", 0o444),
         ] {
