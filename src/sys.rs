@@ -366,3 +366,83 @@ pub fn free_bytes(path: &Path) -> io::Result<u64> {
         Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
     }
 }
+
+/// A program started by `spawn`, its stdin, stdout and stderr on pipes.
+pub struct Spawned {
+    pub pid: i32,
+    pub stdin: std::fs::File,
+    pub stdout: std::fs::File,
+    pub stderr: std::fs::File,
+}
+
+/// Run `path` with `argv` (`argv[0]` included) and exactly the environment `env`
+/// (`KEY=VALUE`), its stdio on new pipes. Fails with execve's errno when the program cannot be
+/// run. Every other descriptor of this process is close-on-exec.
+pub fn spawn(path: &Path, argv: &[String], env: &[String]) -> io::Result<Spawned> {
+    fn c_strings(items: &[String]) -> io::Result<Vec<CString>> {
+        items
+            .iter()
+            .map(|s| {
+                CString::new(s.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+            })
+            .collect()
+    }
+    // Everything the child needs is made before the fork: it only calls dup2, signal, execve,
+    // write and _exit, which are safe between fork and exec.
+    let program = cstr(path)?;
+    let args = c_strings(argv)?;
+    let vars = c_strings(env)?;
+    let mut arg_ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    arg_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = vars.iter().map(|v| v.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+    let (in_read, in_write) = pipe()?;
+    let (out_read, out_write) = pipe()?;
+    let (err_read, err_write) = pipe()?;
+    // The child reports a failed execve here; a successful one closes it (close-on-exec).
+    let (status_read, status_write) = pipe()?;
+    // SAFETY: the child only runs async-signal-safe calls on memory prepared above, then
+    // replaces itself (execve) or exits (_exit).
+    let pid = cvt(unsafe { libc::fork() })?;
+    if pid == 0 {
+        // SAFETY: see above; descriptors are valid, the pointer arrays are NULL-terminated.
+        unsafe {
+            libc::dup2(in_read.as_raw_fd(), 0);
+            libc::dup2(out_write.as_raw_fd(), 1);
+            libc::dup2(err_write.as_raw_fd(), 2);
+            // The runtime ignores SIGPIPE; the program gets the default back.
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::execve(program.as_ptr(), arg_ptrs.as_ptr(), env_ptrs.as_ptr());
+            let errno = *libc::__errno_location();
+            let bytes = errno.to_ne_bytes();
+            libc::write(status_write.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
+            libc::_exit(127)
+        }
+    }
+    drop((in_read, out_write, err_write, status_write));
+    let mut errno = [0u8; 4];
+    let mut status = std::fs::File::from(status_read);
+    if io::Read::read_exact(&mut status, &mut errno).is_ok() {
+        let _ = waitpid(pid);
+        return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
+    }
+    Ok(Spawned {
+        pid,
+        stdin: std::fs::File::from(in_write),
+        stdout: std::fs::File::from(out_read),
+        stderr: std::fs::File::from(err_read),
+    })
+}
+
+/// waitpid(2) with WNOHANG: the raw status once `pid` has ended, `None` while it runs.
+pub fn try_wait(pid: i32) -> io::Result<Option<i32>> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out pointer.
+        match cvt(unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) }) {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Ok(0) => return Ok(None),
+            r => return r.map(|_| Some(status)),
+        }
+    }
+}

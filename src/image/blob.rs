@@ -22,10 +22,7 @@ pub struct Image {
 
 /// `data` as a `T`; the error names the field that is wrong (`layers[0].digest: …`).
 pub fn from_json<T: DeserializeOwned>(data: &[u8]) -> std::result::Result<T, String> {
-    let mut de = serde_json::Deserializer::from_slice(data);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
-    Ok(value)
+    crate::document::parse(data).map_err(|e| e.msg)
 }
 
 impl Image {

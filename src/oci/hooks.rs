@@ -4,10 +4,9 @@
 //! within their `timeout`. A remote core has no container namespace, so `createContainer` and
 //! `startContainer` are refused. Hooks are programs the bundle's author asked for.
 
+use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use oci_spec::runtime::{Hook, Hooks};
@@ -114,32 +113,23 @@ pub fn state_json(g: &Global, c: &Container) -> Result<String> {
 /// timeout.
 fn run(hook: &Hook, state: &str) -> Result<()> {
     let path = hook.path();
-    let mut cmd = Command::new(path);
-    if let Some(args) = hook.args() {
-        if let Some((arg0, rest)) = args.split_first() {
-            cmd.arg0(arg0).args(rest);
-        }
-    }
-    cmd.env_clear();
-    for kv in hook.env().as_deref().unwrap_or(&[]) {
-        if let Some((k, v)) = kv.split_once('=') {
-            cmd.env(k, v);
-        }
-    }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
+    // `args[0]` is the program's argv[0]; without args, its path.
+    let args = match hook.args() {
+        Some(a) if !a.is_empty() => a.clone(),
+        _ => vec![path.display().to_string()],
+    };
+    let env = hook.env().clone().unwrap_or_default();
+    let mut child = crate::sys::spawn(path, &args, &env)
         .map_err(|e| Error::io(&e, format!("cannot run hook {}", path.display())))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its stdin closes it: not an error.
-        let _ = stdin.write_all(state.as_bytes());
-    }
+    // A hook that does not read its stdin closes it: not an error.
+    let _ = child.stdin.write_all(state.as_bytes());
+    drop(child.stdin);
     let deadline = hook
         .timeout()
         .map(|t| Instant::now() + Duration::from_secs(t.unsigned_abs()));
-    let (status, output) = wait(&mut child, deadline).map_err(|e| e.context(path.display()))?;
+    let mut pipes = [Some(child.stdout), Some(child.stderr)];
+    let (status, output) =
+        wait(child.pid, &mut pipes, deadline).map_err(|e| e.context(path.display()))?;
     let Some(status) = status else {
         return Err(Error::new(format!(
             "hook {} did not finish within its timeout of {} s and was killed{}",
@@ -148,11 +138,16 @@ fn run(hook: &Hook, state: &str) -> Result<()> {
             shown(&output)
         )));
     };
-    if status.success() {
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
         return Ok(());
     }
+    let how = if libc::WIFSIGNALED(status) {
+        format!("signal: {}", libc::WTERMSIG(status))
+    } else {
+        format!("exit status: {}", libc::WEXITSTATUS(status))
+    };
     Err(Error::new(format!(
-        "hook {} failed ({status}){}",
+        "hook {} failed ({how}){}",
         path.display(),
         shown(&output)
     )))
@@ -170,69 +165,42 @@ fn shown(output: &[u8]) -> String {
 }
 
 /// Collect the hook's output until it exits or the deadline passes (then kill it). Returns its
-/// status (`None`: killed at the deadline) and the first bytes of its output.
+/// raw wait status (`None`: killed at the deadline) and the first bytes of its output.
 fn wait(
-    child: &mut Child,
+    pid: i32,
+    pipes: &mut [Option<File>; 2],
     deadline: Option<Instant>,
-) -> Result<(Option<std::process::ExitStatus>, Vec<u8>)> {
+) -> Result<(Option<i32>, Vec<u8>)> {
     let mut kept = Vec::new();
-    let mut pipes: Vec<Box<dyn ReadFd>> = Vec::new();
-    if let Some(out) = child.stdout.take() {
-        pipes.push(Box::new(out));
-    }
-    if let Some(err) = child.stderr.take() {
-        pipes.push(Box::new(err));
-    }
     loop {
-        let left_ms = match deadline {
-            Some(d) => d.saturating_duration_since(Instant::now()).as_millis(),
-            None => 100,
-        };
-        if deadline.is_some() && left_ms == 0 {
-            let _ = child.kill();
-            let _ = child.wait();
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let _ = crate::sys::kill(pid, libc::SIGKILL);
+            let _ = crate::sys::waitpid(pid);
             return Ok((None, kept));
         }
-        if pipes.is_empty() {
-            if let Some(status) = child.try_wait().map_err(|e| Error::io(&e, "waiting"))? {
+        if pipes.iter().all(Option::is_none) {
+            if let Some(status) = crate::sys::try_wait(pid).map_err(|e| Error::io(&e, "waiting"))? {
                 return Ok((Some(status), kept));
             }
             std::thread::sleep(Duration::from_millis(5));
             continue;
         }
-        let mut fds: Vec<libc::pollfd> = pipes
-            .iter()
-            .map(|p| crate::sys::pollfd(p.raw_fd()))
-            .collect();
-        let timeout = i32::try_from(left_ms.min(100)).unwrap_or(100);
-        crate::sys::poll(&mut fds, timeout).map_err(|e| Error::io(&e, "waiting"))?;
-        let mut open = Vec::new();
-        for (mut pipe, fd) in pipes.into_iter().zip(&fds) {
-            if fd.revents == 0 {
-                open.push(pipe);
+        let mut fds = pipes
+            .each_ref()
+            .map(|p| crate::sys::pollfd(p.as_ref().map_or(-1, |f| f.as_raw_fd())));
+        crate::sys::poll(&mut fds, 100).map_err(|e| Error::io(&e, "waiting"))?;
+        for (pipe, fd) in pipes.iter_mut().zip(&fds) {
+            let Some(file) = pipe.as_mut().filter(|_| fd.revents != 0) else {
                 continue;
-            }
+            };
             let mut buf = [0u8; 4096];
-            match pipe.read(&mut buf) {
-                Ok(0) | Err(_) => {}
+            match file.read(&mut buf) {
+                Ok(0) | Err(_) => *pipe = None,
                 Ok(n) => {
                     let room = OUTPUT_KEPT.saturating_sub(kept.len());
                     kept.extend_from_slice(&buf[..n.min(room)]);
-                    open.push(pipe);
                 }
             }
         }
-        pipes = open;
-    }
-}
-
-/// A pipe from the hook, read when poll says so.
-trait ReadFd: Read {
-    fn raw_fd(&self) -> i32;
-}
-
-impl<T: Read + AsRawFd> ReadFd for T {
-    fn raw_fd(&self) -> i32 {
-        self.as_raw_fd()
     }
 }
