@@ -5,10 +5,9 @@
 use std::path::PathBuf;
 
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
-use serde::Deserialize;
 
 use super::blob::Image;
-use super::oci::{self, REF_NAME};
+use super::oci;
 use super::source::Files;
 use super::spec::labels;
 use crate::cli::Global;
@@ -27,8 +26,7 @@ pub fn dir(g: &Global) -> Result<PathBuf> {
     })
 }
 
-/// One image of the store, as `images` shows it. `digest` is a validated digest (ASCII), or
-/// empty for an index entry that is not a valid descriptor.
+/// One image of the store, as `images` shows it; `digest` is a validated digest (ASCII).
 pub struct Listed {
     pub name: String,
     pub digest: String,
@@ -40,15 +38,8 @@ pub struct Listed {
 const BOARD_KEYS: &[&str] = &["io.hybrid-runtime.board", "board"];
 const CORE_KEYS: &[&str] = &["io.hybrid-runtime.core", "remoteproc.name", "mcu"];
 
-/// `index.json` with each entry kept as it is, so that one invalid entry does not hide the
-/// others.
-#[derive(Deserialize)]
-struct Entries {
-    #[serde(default)]
-    manifests: Vec<serde_json::Value>,
-}
-
-/// Every manifest the store's index names (an unreadable one is listed with what is known).
+/// Every manifest the store's index names (one that cannot be read is listed with what is
+/// known). An `index.json` that is not valid is an error naming the entry and field.
 pub fn list(g: &Global) -> Result<(PathBuf, Vec<Listed>)> {
     let store = dir(g)?;
     if !store.join("index.json").is_file() {
@@ -58,24 +49,12 @@ pub fn list(g: &Global) -> Result<(PathBuf, Vec<Listed>)> {
         shown: store.to_string_lossy().into_owned(),
         files: Files::Dir(store.clone()),
     };
-    let Some(index) = img.json_file::<Entries>("index.json", "index.json", None)? else {
-        return Ok((store, Vec::new()));
-    };
-    let out = index.manifests.iter().map(|v| listed(&img, v)).collect();
+    let index = oci::index(&img)?;
+    let out = index.manifests().iter().map(|d| listed(&img, d)).collect();
     Ok((store, out))
 }
 
-fn listed(img: &Image, entry: &serde_json::Value) -> Listed {
-    let Ok(d) = Descriptor::deserialize(entry) else {
-        let name = entry["annotations"][REF_NAME].as_str().unwrap_or("<none>");
-        return Listed {
-            name: name.to_string(),
-            digest: String::new(),
-            size: 0,
-            board: String::from("?"),
-            core: String::from("? (invalid index entry)"),
-        };
-    };
+fn listed(img: &Image, d: &Descriptor) -> Listed {
     let mut item = Listed {
         name: oci::ref_name(&d).unwrap_or("<none>").to_string(),
         digest: d.digest().to_string(),
@@ -84,7 +63,7 @@ fn listed(img: &Image, entry: &serde_json::Value) -> Listed {
         core: String::new(),
     };
     // A multi-platform image: the manifest this board would run.
-    let mut d = d;
+    let mut d = d.clone();
     if oci::is_index(d.media_type()) {
         if let Ok(nested) = img.json::<ImageIndex>("image index", d.digest(), d.size()) {
             if let Ok(picked) = oci::pick_platform(img, nested.manifests()) {
