@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{collect, Firmware, Out, Rt};
+use common::{collect, wait_hung, Firmware, Out, Rt};
 use hardening::{monitors, run_bounded, spawn};
 
 /// Faults injected across the whole suite (kills and failed kernel writes).
@@ -252,17 +252,6 @@ fn runtime_killed_at_every_point_of_every_command() {
         }
     }
     eprintln!("runtime killed at {points} points");
-}
-
-/// Wait until the simulator shows that a write to `file` of core `n` is being held.
-fn wait_hung(rt: &Rt, n: u32, file: &str, ms: u32) {
-    let want = format!("hang {file} {ms}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !rt.sim.events(n).contains(&want) {
-        assert!(Instant::now() < deadline, "no write to {file} was held");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    std::thread::sleep(Duration::from_millis(20));
 }
 
 #[test]

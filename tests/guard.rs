@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{bundle, kill, reap, Firmware, Rt};
+use common::{bundle, kill, reap, wait_hung, Firmware, Rt};
 
 #[test]
 fn monitor_killed_with_sigkill_takes_the_core_down_through_the_device() {
@@ -102,7 +102,7 @@ fn start_held_in_the_kernel(rt: &Rt, id: &str, hang_ms: u32) -> (i32, std::proce
 fn start_killed_midway_leaves_the_core_owned_by_its_container() {
     let rt = Rt::new(&[]);
     let (pid, mut start) = start_held_in_the_kernel(&rt, "mid", 400);
-    std::thread::sleep(std::time::Duration::from_millis(150));
+    wait_hung(&rt, 0, "cdev", 400);
     start.kill().unwrap();
     start.wait().unwrap();
     // The monitor finishes the start it was asked for and owns the core.
@@ -121,7 +121,7 @@ fn start_killed_midway_leaves_the_core_owned_by_its_container() {
 fn monitor_killed_during_the_start_leaves_no_core_running() {
     let rt = Rt::new(&[]);
     let (pid, start) = start_held_in_the_kernel(&rt, "mk", 300);
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    wait_hung(&rt, 0, "cdev", 300);
     kill(pid, libc::SIGKILL);
     let o = start.wait_with_output().unwrap();
     assert!(!o.status.success(), "start must fail when the monitor dies");

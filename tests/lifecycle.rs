@@ -344,19 +344,29 @@ fn recovery_passing_through_offline_is_not_a_stop() {
     let rt = Rt::new(&["--processor", "name=m4;recovery=enabled"]);
     let pid = rt.create_fw("slow", "s.elf", &Firmware::new());
     rt.ok(&["start", "slow"]);
-    // A real kernel's recovery shows `offline` between its stop and its start.
+    // A real kernel's recovery shows `offline` between its stop and its start, for as long as
+    // the core takes to reset and reload: here longer than the grace an `offline` without a
+    // crash gets, so only the crash the kernel reported keeps the container running. The
+    // simulator's own recovery is turned off to hold each step as long as the test says.
+    let recovery = "sys/kernel/debug/remoteproc/remoteproc0/recovery";
+    rt.sim.write(recovery, "disabled").unwrap();
     rt.sim
-        .write("sim/remoteproc0/force_state", "crashed")
+        .write("sys/kernel/debug/remoteproc/remoteproc0/crash", "watchdog")
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     rt.sim
         .write("sim/remoteproc0/force_state", "offline")
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(600));
+    std::thread::sleep(std::time::Duration::from_millis(2000));
     rt.sim
         .write("sim/remoteproc0/force_state", "running")
         .unwrap();
+    rt.sim.write(recovery, "enabled").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut status = 0;
+    // SAFETY: waitpid with WNOHANG on the monitor this test adopted as subreaper.
+    let ended = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    assert_eq!(ended, 0, "the monitor ended during the recovery");
     assert_eq!(rt.status("slow"), "running");
     rt.ok(&["kill", "slow"]);
     assert_eq!(reap(pid), Err(libc::SIGTERM));

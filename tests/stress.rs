@@ -4,7 +4,9 @@
 //! racing `delete --force`, and `create` racing `delete --force`. After every round the system
 //! invariants must hold: a core runs iff exactly one container says it runs on it, never more
 //! than one power reference, no state directory, firmware copy or monitor without a container;
-//! then everything is deleted and the system must be clean. Bounded to about 40 seconds.
+//! then everything is deleted and the system must be clean. Bounded to about 40 seconds;
+//! `HYBRID_STRESS_ROUNDS=N` runs exactly N rounds instead, however long they take (the long
+//! mode `tests/bench/run` uses), checking the same invariants every round.
 
 mod common;
 mod hardening;
@@ -19,6 +21,20 @@ use hardening::{check_invariants, run_bounded};
 const CORES: u32 = 4;
 const BUDGET: Duration = Duration::from_secs(40);
 const MAX_ROUNDS: u32 = 60;
+
+/// The rounds to run and the time they may take: `HYBRID_STRESS_ROUNDS` rounds without a time
+/// limit when it is set, else up to `MAX_ROUNDS` within `BUDGET`.
+fn plan() -> (u32, Option<Duration>) {
+    match std::env::var("HYBRID_STRESS_ROUNDS") {
+        Ok(n) => {
+            let rounds = n
+                .parse()
+                .unwrap_or_else(|_| panic!("HYBRID_STRESS_ROUNDS={n:?}: not a number of rounds"));
+            (rounds, None)
+        }
+        Err(_) => (MAX_ROUNDS, Some(BUDGET)),
+    }
+}
 
 /// A bundle whose firmware runs on core `core` (by name).
 fn bundle_for(rt: &Rt, name: &str, core: &str) -> PathBuf {
@@ -106,9 +122,10 @@ fn parallel_lifecycles_keep_the_invariants() {
     let contention_won = AtomicU32::new(0);
     let start_raced = AtomicU32::new(0);
     let create_raced = AtomicU32::new(0);
+    let (max_rounds, budget) = plan();
     let began = Instant::now();
     let mut rounds = 0;
-    while rounds < MAX_ROUNDS && began.elapsed() < BUDGET {
+    while rounds < max_rounds && !budget.is_some_and(|b| began.elapsed() >= b) {
         let seed = 0x9e37_79b9_7f4a_7c15u64 ^ ((u64::from(rounds) + 1) * 0x2545_f491);
         std::thread::scope(|s| {
             // Two containers contend for m4: a loser is told which container holds it.
@@ -272,9 +289,13 @@ fn parallel_lifecycles_keep_the_invariants() {
         assert!(hardening::monitors(rt).is_empty(), "monitors left");
         rounds += 1;
     }
-    assert!(rounds >= 5, "only {rounds} rounds in the time budget");
+    match budget {
+        Some(_) => assert!(rounds >= 5, "only {rounds} rounds in the time budget"),
+        None => assert_eq!(rounds, max_rounds),
+    }
     eprintln!(
-        "stress: {rounds} rounds, {} commands, {} contended creates won, {} double starts and {} creates ended by a racing delete",
+        "stress: {rounds} rounds in {:.1} s, {} commands, {} contended creates won, {} double starts and {} creates ended by a racing delete",
+        began.elapsed().as_secs_f64(),
         ops.load(Ordering::Relaxed),
         contention_won.load(Ordering::Relaxed),
         start_raced.load(Ordering::Relaxed),

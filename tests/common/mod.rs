@@ -398,6 +398,18 @@ pub fn reap(pid: i32) -> Result<i32, i32> {
     }
 }
 
+/// Wait until the simulator shows that a write to `file` of core `n` is being held (its `hang`
+/// control), and a moment more for the writer to be blocked in it.
+pub fn wait_hung(rt: &Rt, n: u32, file: &str, ms: u32) {
+    let want = format!("hang {file} {ms}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !rt.sim.events(n).contains(&want) {
+        assert!(Instant::now() < deadline, "no write to {file} was held");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+}
+
 pub fn kill(pid: i32, sig: i32) {
     // SAFETY: plain kill(2).
     unsafe { libc::kill(pid, sig) };

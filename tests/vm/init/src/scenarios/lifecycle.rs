@@ -8,6 +8,12 @@ use crate::runtime::{firmware, json_field, json_number, run, run_as, Bundle};
 use crate::system;
 
 const SECOND: Duration = Duration::from_secs(1);
+/// The monitor's budget: peak resident memory and CPU while the firmware runs quietly.
+const MONITOR_MAX_RESIDENT_KIB: u64 = 1536;
+const MONITOR_MAX_IDLE_CPU_PERCENT: f64 = 0.5;
+/// How long the idle CPU is measured: 1,000 clock ticks at the usual 100 per second, so that
+/// one tick is a fifth of the budget.
+const IDLE_WINDOW: Duration = Duration::from_secs(10);
 
 /// create + start; returns the bundle and the monitor pid with the core running.
 fn started(core: &Core, id: &str, script: &str) -> Result<(Bundle, i32), String> {
@@ -80,7 +86,7 @@ pub fn full_lifecycle(core: &Core) -> Verdict {
     ensure(list.stdout.contains("\"life\""), || {
         format!("list printed {:?}", list.stdout)
     })?;
-    let (idle, rss) = monitor_cost(pid);
+    let cost = monitor_cost(pid)?;
     run(&["kill", "life", "TERM"])
         .ok()
         .map_err(|e| format!("kill: {e}"))?;
@@ -96,14 +102,55 @@ pub fn full_lifecycle(core: &Core) -> Verdict {
         format!("status after kill: {status}")
     })?;
     deleted(&bundle, core, false)?;
+    let figures = cost.to_string();
+    ensure(cost.peak_kib <= MONITOR_MAX_RESIDENT_KIB, || {
+        format!(
+            "monitor peak resident memory {} KiB, over its budget of {MONITOR_MAX_RESIDENT_KIB} \
+             KiB; {figures}",
+            cost.peak_kib
+        )
+    })?;
+    ensure(cost.idle_percent <= MONITOR_MAX_IDLE_CPU_PERCENT, || {
+        format!(
+            "monitor idle CPU {:.2} % of a CPU, over its budget of \
+             {MONITOR_MAX_IDLE_CPU_PERCENT} %; {figures}",
+            cost.idle_percent
+        )
+    })?;
     Ok(format!(
         "created → running (guard cdev, held by the monitor; ps, list) → 143 → stopped → deleted; \
-         monitor idle {idle} of a CPU under TCG, RSS {rss}"
+         {figures}"
     ))
 }
 
-/// The monitor's CPU use over two idle seconds and its resident memory, as text.
-fn monitor_cost(pid: i32) -> (String, String) {
+/// What the monitor of a running container costs while nothing happens.
+struct MonitorCost {
+    /// Share of one CPU over `IDLE_WINDOW`, in percent.
+    idle_percent: f64,
+    /// The smallest share one clock tick in `IDLE_WINDOW` amounts to, in percent.
+    resolution_percent: f64,
+    resident_kib: u64,
+    peak_kib: u64,
+}
+
+impl std::fmt::Display for MonitorCost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "monitor idle CPU {:.2} % of a CPU under TCG over {} s (one clock tick: {:.2} %; \
+             budget {MONITOR_MAX_IDLE_CPU_PERCENT} %), resident {} KiB, peak {} KiB (budget \
+             {MONITOR_MAX_RESIDENT_KIB} KiB)",
+            self.idle_percent,
+            IDLE_WINDOW.as_secs(),
+            self.resolution_percent,
+            self.resident_kib,
+            self.peak_kib
+        )
+    }
+}
+
+/// The monitor's CPU use over `IDLE_WINDOW` and its resident memory, now and at its peak.
+fn monitor_cost(pid: i32) -> Result<MonitorCost, String> {
     let ticks = || {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
@@ -118,21 +165,26 @@ fn monitor_cost(pid: i32) -> (String, String) {
         field(11) + field(12)
     };
     let before = ticks();
-    std::thread::sleep(2 * SECOND);
+    std::thread::sleep(IDLE_WINDOW);
     // SAFETY: sysconf has no pointers.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let share = ticks().saturating_sub(before) as f64 / hz / 2.0 * 100.0;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .map_or("?", |l| l[6..].trim());
-    let idle = if share == 0.0 {
-        format!("< {:.1} % (not one clock tick in 2 s)", 100.0 / hz / 2.0)
-    } else {
-        format!("{share:.1} %")
+    let window = IDLE_WINDOW.as_secs_f64();
+    let idle_percent = ticks().saturating_sub(before) as f64 / hz / window * 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| format!("reading /proc/{pid}/status of the monitor: {e}"))?;
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .ok_or_else(|| format!("no {key} in /proc/{pid}/status of the monitor"))
     };
-    (idle, rss.to_string())
+    Ok(MonitorCost {
+        idle_percent,
+        resolution_percent: 100.0 / hz / window,
+        resident_kib: kib("VmRSS:")?,
+        peak_kib: kib("VmHWM:")?,
+    })
 }
 
 /// The monitor SIGKILLed at several moments after start (rpmsg channels coming
