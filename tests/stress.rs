@@ -230,11 +230,13 @@ fn parallel_lifecycles_keep_the_invariants() {
                     );
                 });
             });
-            // m7: `delete --force` racing `create` itself.
+            // m7: `delete --force` racing `create` itself, at any point of it (a create takes a
+            // few tens of milliseconds): a delete that finds the container being created waits
+            // for its lock and deletes it whole, never a part of it.
             let e = s.spawn(|| {
                 let mut jit = Jitter(seed ^ 5);
                 let b = &bundles[4];
-                let (dc, dd) = (jit.ms(5), jit.ms(40));
+                let (dc, dd) = (jit.ms(5), jit.ms(120));
                 std::thread::scope(|s2| {
                     let cr = s2.spawn(move || {
                         std::thread::sleep(dc);

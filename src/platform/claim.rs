@@ -92,16 +92,26 @@ pub fn take(host: &Host, dev: &str, label: &str, root: &str, id: &str) -> Result
 
 /// Remove the claim of container `id` on `dev` if nobody holds it (the monitor is gone). A free
 /// claim that names nobody, left by a `create` killed before it wrote its name, goes too.
+/// A monitor that has just ended may still hold its claim for a moment: a process is seen as
+/// ended once its main thread is, and its files close with its last thread.
 pub fn remove_if_free(host: &Host, dev: &str, root: &str, id: &str) {
     let path = host.claims().join(dev);
+    let ours = || holder(&path).is_none_or(|(r, i)| r == root && i == id);
     let Ok(file) = File::open(&path) else { return };
-    if crate::sys::flock(&file, true, true).is_err() {
-        return;
-    }
-    if holder(&path).is_none_or(|(r, i)| r == root && i == id) {
-        let _ = std::fs::remove_file(&path);
+    for _ in 0..RELEASE_WAIT_STEPS {
+        if !ours() {
+            return;
+        }
+        if crate::sys::flock(&file, true, true).is_ok() {
+            let _ = std::fs::remove_file(&path);
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// How many 5 ms steps `remove_if_free` waits for an ended monitor's claim to be released.
+const RELEASE_WAIT_STEPS: u32 = 40;
 
 /// Remove every free claim of container `id` of state root `root` (its record is lost).
 pub fn remove_all_of(host: &Host, root: &str, id: &str) {
