@@ -56,7 +56,7 @@ pub fn list(g: &Global) -> Result<(PathBuf, Vec<Listed>)> {
 
 fn listed(img: &Image, d: &Descriptor) -> Listed {
     let mut item = Listed {
-        name: oci::ref_name(&d).unwrap_or("<none>").to_string(),
+        name: oci::ref_name(d).unwrap_or("<none>").to_string(),
         digest: d.digest().to_string(),
         size: d.size(),
         board: String::new(),
