@@ -84,7 +84,12 @@ pub fn index(img: &Image) -> Result<ImageIndex> {
     }
 }
 
-/// Does `d` answer to `reference` (a ref name, `name:latest` for a bare name, or a digest)?
+/// The full image name containerd writes beside a ref name that holds the tag alone
+/// (`ctr images export`).
+pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
+
+/// Does `d` answer to `reference` (a ref name, or containerd's full image name, `name:latest`
+/// for a bare name, or a digest)?
 pub fn matches(d: &Descriptor, reference: &str) -> bool {
     if let Some((_, digest)) = reference.rsplit_once('@') {
         return d.digest().as_ref() == digest;
@@ -92,14 +97,18 @@ pub fn matches(d: &Descriptor, reference: &str) -> bool {
     if reference.starts_with("sha256:") {
         return d.digest().as_ref() == reference;
     }
-    match ref_name(d) {
-        Some(name) => {
-            name == reference
-                || (!reference.rsplit('/').next().unwrap_or("").contains(':')
-                    && name.strip_suffix(":latest") == Some(reference))
+    let bare = !reference.rsplit('/').next().unwrap_or("").contains(':');
+    let names = d.annotations().iter().flat_map(|a| {
+        [a.get(REF_NAME), a.get(CONTAINERD_NAME)]
+            .into_iter()
+            .flatten()
+    });
+    for name in names {
+        if name == reference || (bare && name.strip_suffix(":latest") == Some(reference)) {
+            return true;
         }
-        None => false,
     }
+    false
 }
 
 /// The manifest to run: by `reference` when given, then the one for this platform, else a

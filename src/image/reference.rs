@@ -66,6 +66,10 @@ fn archive(
     reference: Option<String>,
     docker: Option<bool>,
 ) -> Result<Form> {
+    let head = head(Path::new(file));
+    if head.starts_with(&GZIP_MAGIC) || head.starts_with(&ZSTD_MAGIC) {
+        return Err(compressed(shown));
+    }
     let files = Files::archive(Path::new(file))?;
     let docker = docker.unwrap_or_else(|| !files.has("oci-layout") && files.has("manifest.json"));
     let oci = files.has("oci-layout") || files.has("index.json");
@@ -111,9 +115,7 @@ pub fn resolve(g: &Global, path: &Path) -> Result<Form> {
                 return archive(&text, &text, None, None);
             }
             if head.starts_with(&GZIP_MAGIC) || head.starts_with(&ZSTD_MAGIC) {
-                return Err(Error::new(format!(
-                    "image {text} is compressed: decompress the archive first (gunzip, unzstd)"
-                )));
+                return Err(compressed(&text));
             }
             // A firmware file; the core checks that it is a usable ELF.
             return Ok(Form::Firmware);
@@ -150,6 +152,13 @@ pub fn resolve(g: &Global, path: &Path) -> Result<Form> {
 
 /// The first 512 bytes of the regular file at `path` (zeros where it is shorter or not a regular
 /// file: a FIFO is never waited on).
+/// An archive compressed as a whole (`docker save | gzip`): its layers are what may be.
+fn compressed(shown: &str) -> Error {
+    Error::new(format!(
+        "image {shown} is compressed: decompress the archive first (gunzip, unzstd)"
+    ))
+}
+
 fn head(path: &Path) -> [u8; 512] {
     let mut head = [0u8; 512];
     if let Ok(Opened::File(f, _)) = open(path, true) {
