@@ -38,7 +38,21 @@ fn panicking_monitor(rt: &Rt, id: &str) -> (Result<i32, i32>, String) {
         .unwrap();
     assert!(status.success(), "create {id}");
     rt.ok(&["start", id]);
-    let exit = reap(rt.pid(id));
+    let pid = rt.pid(id);
+    // The trigger is only in builds with debug assertions: a monitor that goes on running was
+    // built without it, which is a failure here, not a hang.
+    let ended = rt.wait_for(10_000, || {
+        // Ended and not yet reaped: a zombie child of this test (the subreaper).
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'))
+    });
+    assert!(
+        ended.is_some(),
+        "{id}: the monitor did not panic within 10 s (a build without debug assertions has no \
+         test trigger)"
+    );
+    let exit = reap(pid);
     (exit, fs::read_to_string(stderr).unwrap())
 }
 
