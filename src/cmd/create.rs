@@ -51,6 +51,7 @@ pub fn run(g: &Global, args: &[String]) -> Result<i32> {
     let Some(args) = cli::parse::<Args>("create", args)? else {
         return Ok(0);
     };
+    // runc's options that mean nothing for a remote core: accepted, then ignored.
     let _ignored = (args.no_pivot, args.no_new_keyring, args.preserve_fds);
     let (image, id) = match args.id {
         Some(_) if args.bundle.is_some() => {
