@@ -210,6 +210,27 @@ fn a_failing_create_hook_aborts_the_create_and_leaves_nothing() {
 }
 
 #[test]
+fn a_hook_that_cannot_be_run_fails_the_create() {
+    let rt = Rt::new(&[]);
+    let missing = serde_json::json!({"path": "/nonexistent/hook", "args": ["hook"]});
+    let b = bundle_with(
+        &rt,
+        "nohook",
+        serde_json::json!({"hooks": {"prestart": [missing]}}),
+    );
+    let o = create(&rt, &b, "nohook");
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(
+            "hooks.prestart[0]: cannot run hook /nonexistent/hook: No such file or directory"
+        ),
+        "{}",
+        o.stderr
+    );
+    rt.assert_no_trace("nohook", 0, "offline");
+}
+
+#[test]
 fn a_hook_past_its_timeout_is_killed_and_fails_the_create() {
     let rt = Rt::new(&[]);
     let log = rt.work.join("slow.log");
