@@ -23,6 +23,9 @@ pub struct Global {
     pub host: Host,
     /// Where every invocation is recorded (config file `call_log`), if anywhere.
     pub call_log: Option<PathBuf>,
+    /// The config file's image settings (`images`, `image_max_size`), read once with the rest.
+    pub images: Option<String>,
+    pub image_max_size: Option<String>,
 }
 
 /// What the global options at the front of the command line said.
@@ -119,6 +122,8 @@ fn resolve(given: Given) -> Result<Global> {
         debug: given.debug,
         host: Host::new(Path::new(host_root.as_deref().unwrap_or("/"))),
         call_log: config.call_log.map(PathBuf::from),
+        images: config.images,
+        image_max_size: config.image_max_size,
     })
 }
 

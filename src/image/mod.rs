@@ -32,11 +32,11 @@ pub const DEFAULT_MAX_SIZE: u64 = 64 << 20;
 
 /// The cap on unpacked bytes: `HYBRID_IMAGE_MAX_SIZE`, else `image_max_size` in the config
 /// file, else the default. Accepts a number of bytes with an optional K, M or G suffix.
-pub fn max_size() -> Result<u64> {
+pub fn max_size(g: &Global) -> Result<u64> {
     let given = std::env::var("HYBRID_IMAGE_MAX_SIZE")
         .ok()
         .filter(|v| !v.is_empty())
-        .or(crate::config::load()?.image_max_size);
+        .or_else(|| g.image_max_size.clone());
     let Some(text) = given else {
         return Ok(DEFAULT_MAX_SIZE);
     };
@@ -96,7 +96,7 @@ pub fn resolve(g: &Global, image: &Path, state_dir: &Path) -> Result<Resolved> {
         img,
         chosen,
         config,
-        cap: max_size()?,
+        cap: max_size(g)?,
     })))
 }
 

@@ -132,7 +132,7 @@ pub fn resolve(g: &Global, path: &Path) -> Result<Form> {
     if text.starts_with('/') || text.starts_with("./") || text.starts_with("../") {
         return Err(Error::new(format!("image {text} does not exist")));
     }
-    let store = super::store::dir(g)?;
+    let store = super::store::dir(g);
     if !store.join("index.json").is_file() {
         let s = store.display();
         return Err(Error::new(format!(

@@ -15,15 +15,15 @@ use crate::error::Result;
 
 pub const DEFAULT_DIR: &str = "/var/lib/hybrid-runtime/images";
 
-pub fn dir(g: &Global) -> Result<PathBuf> {
+pub fn dir(g: &Global) -> PathBuf {
     let given = std::env::var("HYBRID_IMAGES")
         .ok()
         .filter(|v| !v.is_empty())
-        .or(crate::config::load()?.images);
-    Ok(match given {
+        .or_else(|| g.images.clone());
+    match given {
         Some(d) => PathBuf::from(d),
         None => g.host.path(DEFAULT_DIR),
-    })
+    }
 }
 
 /// One image of the store, as `images` shows it; `digest` is a validated digest (ASCII).
@@ -41,7 +41,7 @@ const CORE_KEYS: &[&str] = &["io.hybrid-runtime.core", "remoteproc.name", "mcu"]
 /// Every manifest the store's index names (one that cannot be read is listed with what is
 /// known). An `index.json` that is not valid is an error naming the entry and field.
 pub fn list(g: &Global) -> Result<(PathBuf, Vec<Listed>)> {
-    let store = dir(g)?;
+    let store = dir(g);
     if !store.join("index.json").is_file() {
         return Ok((store, Vec::new()));
     }

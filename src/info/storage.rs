@@ -57,10 +57,7 @@ fn state_root(g: &Global) -> Check {
 }
 
 fn image_store(g: &Global) -> Check {
-    let dir = match store::dir(g) {
-        Ok(d) => d,
-        Err(e) => return Check::fail("images", e.msg, ""),
-    };
+    let dir = store::dir(g);
     if !dir.is_dir() {
         return Check::skip(
             "images",
