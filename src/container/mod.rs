@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod create;
+pub mod lock;
 pub mod process;
 pub mod record;
 pub mod remove;
@@ -14,17 +15,16 @@ pub mod terminal;
 pub mod trust;
 
 use std::fs::File;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 use crate::host::Host;
 use crate::oci::status::Status;
 use crate::platform::remoteproc;
 
+pub use lock::{lock, lock_new};
 pub use record::{write_atomic, Exit, Record, STATE_FILE};
 
-pub const LOCK_FILE: &str = "lock";
 pub const START_FIFO: &str = "start.fifo";
 pub const REPLY_FIFO: &str = "reply.fifo";
 pub const STARTED_FILE: &str = "started";
@@ -52,6 +52,7 @@ pub fn ids(root: &Path) -> Vec<String> {
     let mut ids: Vec<String> = match std::fs::read_dir(root) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
+            .filter(|e| crate::oci::id::validate(&e.file_name().to_string_lossy()).is_ok())
             .filter(|e| e.path().join(STATE_FILE).is_file())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect(),
@@ -59,22 +60,6 @@ pub fn ids(root: &Path) -> Vec<String> {
     };
     ids.sort();
     ids
-}
-
-/// Take the container's lock (held across each change).
-pub fn lock(dir: &Path) -> Result<File> {
-    let path = dir.join(LOCK_FILE);
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .custom_flags(libc::O_NOFOLLOW)
-        .mode(0o600)
-        .open(&path)
-        .ctx_path("opening", &path)?;
-    crate::sys::flock(&f, true, false).ctx_path("locking", &path)?;
-    Ok(f)
 }
 
 fn unknown(id: &str) -> Error {

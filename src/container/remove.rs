@@ -2,11 +2,11 @@
 //! firmware copy and the core claim; then run the bundle's `poststop` hooks.
 
 use crate::cli::Global;
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 use crate::oci::status::Status;
 use crate::platform::{claim, firmware};
 
-use super::{dir_of, lock, stop, Container, STATE_FILE};
+use super::{dir_of, lock_new, statedir, stop, Container, STATE_FILE};
 
 /// Delete container `id`. With `force` a running one is stopped first and an unknown id is
 /// not an error.
@@ -15,12 +15,13 @@ pub fn delete_by_id(g: &Global, id: &str, force: bool) -> Result<()> {
     let dir = dir_of(&g.root, id);
     if dir.is_dir() && !dir.join(STATE_FILE).exists() {
         // What a create that died before writing its record left behind (a create still at
-        // work holds the lock: this waits for it).
-        let _lock = lock(&dir)?;
+        // work holds the lock: this waits for it; one between its mkdir and its lock shares
+        // the lock file made here).
+        let _lock = lock_new(&dir)?;
         if !dir.join(STATE_FILE).exists() {
             firmware::unstage(&g.host, id);
             claim::remove_all_of(&g.host, &g.root.to_string_lossy(), id);
-            return std::fs::remove_dir_all(&dir).ctx_path("removing", &dir);
+            return statedir::remove(&dir);
         }
     }
     let (c, _lock) = match Container::load_locked(&g.root, id) {
@@ -71,7 +72,7 @@ pub fn delete(g: &Global, c: &Container, force: bool) -> Result<()> {
             &c.record.id,
         );
     }
-    std::fs::remove_dir_all(&c.dir).ctx_path("removing", &c.dir)?;
+    statedir::remove(&c.dir)?;
     crate::oci::hooks::run_after(g, c, "poststop", &last_state);
     Ok(())
 }
