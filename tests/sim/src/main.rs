@@ -43,6 +43,13 @@ fn main() {
     }
 }
 
+const MAKE_FIRMWARE_USAGE: &str = "usage: hybrid-sim make-firmware --out FILE [--trace LEN] \
+[--rpmsg] [--script TEXT | --script-file F]
+  writes an ELF firmware file the simulator runs:
+  --trace LEN   a resource table with a trace buffer of LEN bytes
+  --rpmsg       a resource table with an rpmsg virtio device
+  --script      what the firmware does once started (tests/sim/README.md, \"The emulated firmware\")";
+
 /// `make-firmware --out FILE [--trace LEN] [--rpmsg] [--script TEXT | --script-file F]`.
 fn make_firmware(args: &[String]) -> Result<(), String> {
     let mut fw = hybrid_sim::firmware::Firmware::new();
@@ -55,6 +62,10 @@ fn make_firmware(args: &[String]) -> Result<(), String> {
                 .ok_or_else(|| format!("{a} needs a value"))
         };
         match a.as_str() {
+            "--help" | "-h" => {
+                println!("{MAKE_FIRMWARE_USAGE}");
+                return Ok(());
+            }
             "--out" => out = Some(val()?),
             "--trace" => {
                 let v = val()?;

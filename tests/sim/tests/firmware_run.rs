@@ -221,6 +221,12 @@ fn make_firmware_writes_a_loadable_image() {
         .status()
         .unwrap();
     assert_eq!(st.code(), Some(2));
+    let help = std::process::Command::new(bin)
+        .args(["make-firmware", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--script-file"));
 }
 
 #[test]
