@@ -1,5 +1,4 @@
-//! A container's lock (`<dir>/lock`, flock): held by every command that changes the container,
-//! made once by `create`, and never made again by the commands that take it.
+//! A container's lock (`<dir>/lock`, flock): held by every command that changes the container.
 
 use std::fs::File;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -9,26 +8,15 @@ use crate::error::{Context, Error, Result};
 
 pub const LOCK_FILE: &str = "lock";
 
-/// Take the lock of an existing container (held across each change). The lock file is never
-/// created here: a command that races a `delete` must not leave a new file in a directory being
-/// removed. The lock taken must still be the one at the path: a delete (and maybe a new
-/// container under the same id) may have replaced it while this waited.
+/// Take the container's lock (held across each change), making the file if it is missing. The
+/// lock taken must still be the one at the path: a `delete` (and maybe a new container under the
+/// same id) may have removed it while this waited; that is reported as `ENOENT`.
 pub fn lock(dir: &Path) -> Result<File> {
-    open_lock(dir, false)
-}
-
-/// Take the lock of a container being created, making the file if it is not there yet (`create`
-/// and a `delete` that finds a directory without a record share it).
-pub fn lock_new(dir: &Path) -> Result<File> {
-    open_lock(dir, true)
-}
-
-fn open_lock(dir: &Path, create: bool) -> Result<File> {
     let path = dir.join(LOCK_FILE);
     let f = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .create(create)
+        .create(true)
         .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(&path)
@@ -46,7 +34,7 @@ fn open_lock(dir: &Path, create: bool) -> Result<File> {
 
 #[cfg(test)]
 mod tests {
-    use super::{lock, lock_new, LOCK_FILE};
+    use super::{lock, LOCK_FILE};
 
     fn scratch(name: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("hybrid-lock-{name}-{}", std::process::id()));
@@ -56,28 +44,16 @@ mod tests {
     }
 
     #[test]
-    fn taking_a_lock_never_makes_the_file() {
-        let dir = scratch("absent");
-        let e = lock(&dir).err().unwrap();
-        assert_eq!(e.errno, libc::ENOENT);
-        assert!(!dir.join(LOCK_FILE).exists());
-        drop(lock_new(&dir).unwrap());
-        assert!(dir.join(LOCK_FILE).is_file());
-        drop(lock(&dir).unwrap());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
     fn a_lock_replaced_while_waiting_is_not_taken() {
         let dir = scratch("replaced");
-        let first = lock_new(&dir).unwrap();
+        let first = lock(&dir).unwrap();
         let waiter = {
             let dir = dir.clone();
             std::thread::spawn(move || lock(&dir).map(|_| ()).map_err(|e| e.errno))
         };
         std::thread::sleep(std::time::Duration::from_millis(100));
         std::fs::remove_file(dir.join(LOCK_FILE)).unwrap();
-        let _second = lock_new(&dir).unwrap();
+        let _second = lock(&dir).unwrap();
         drop(first);
         assert_eq!(waiter.join().unwrap(), Err(libc::ENOENT));
         std::fs::remove_dir_all(&dir).unwrap();

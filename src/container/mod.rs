@@ -22,7 +22,7 @@ use crate::host::Host;
 use crate::oci::status::Status;
 use crate::platform::remoteproc;
 
-pub use lock::{lock, lock_new};
+pub use lock::lock;
 pub use record::{write_atomic, Exit, Record, STATE_FILE};
 
 pub const START_FIFO: &str = "start.fifo";

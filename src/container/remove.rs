@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::oci::status::Status;
 use crate::platform::{claim, firmware};
 
-use super::{dir_of, lock_new, statedir, stop, Container, STATE_FILE};
+use super::{dir_of, lock, statedir, stop, Container, STATE_FILE};
 
 /// Delete container `id`. With `force` a running one is stopped first and an unknown id is
 /// not an error.
@@ -15,9 +15,8 @@ pub fn delete_by_id(g: &Global, id: &str, force: bool) -> Result<()> {
     let dir = dir_of(&g.root, id);
     if dir.is_dir() && !dir.join(STATE_FILE).exists() {
         // What a create that died before writing its record left behind (a create still at
-        // work holds the lock: this waits for it; one between its mkdir and its lock shares
-        // the lock file made here).
-        let _lock = lock_new(&dir)?;
+        // work holds the lock: this waits for it).
+        let _lock = lock(&dir)?;
         if !dir.join(STATE_FILE).exists() {
             firmware::unstage(&g.host, id);
             claim::remove_all_of(&g.host, &g.root.to_string_lossy(), id);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Context, Error, Result};
 use crate::host::Host;
 
-use super::{dir_of, lock_new, trust};
+use super::{dir_of, lock, trust};
 
 /// Refuse an id whose directory would be the host's core claims (`cores` in the default root).
 pub fn check_reserved(host: &Host, root: &Path, id: &str) -> Result<()> {
@@ -36,7 +36,7 @@ pub fn create(root: &Path, id: &str) -> Result<(NewDir, File)> {
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {
             let dir = NewDir::new(dir);
-            let lock = lock_new(&dir.path)?;
+            let lock = lock(&dir.path)?;
             Ok((dir, lock))
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
