@@ -18,7 +18,7 @@ LIC_FILES_CHKSUM = "file://LICENSE;md5=acdfb57d0396b415572a7aa9d50ebd06 \
 SRC_URI = "git://github.com/hybrid-runtime/hybrid-runtime.git;protocol=https;branch=main;destsuffix=${BP}"
 # hybrid-runtime-crates.inc lists the crates of Cargo.lock at this commit: `yocto/check --update`
 # moves both to the repository's HEAD (or run `bitbake -c update_crates hybrid-runtime`).
-SRCREV = "b9e963c3c9495f9bf943bbff45c269915f240949"
+SRCREV = "53ba3c30d3a4268b906e1e79caa263b17908795e"
 
 S = "${UNPACKDIR}/${BP}"
 
