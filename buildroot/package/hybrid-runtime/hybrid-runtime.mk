@@ -4,7 +4,7 @@
 #
 ################################################################################
 
-HYBRID_RUNTIME_VERSION = b9e963c3c9495f9bf943bbff45c269915f240949
+HYBRID_RUNTIME_VERSION = 53ba3c30d3a4268b906e1e79caa263b17908795e
 HYBRID_RUNTIME_SITE = $(call github,hybrid-runtime,hybrid-runtime,$(HYBRID_RUNTIME_VERSION))
 HYBRID_RUNTIME_LICENSE = Apache-2.0 or MIT
 HYBRID_RUNTIME_LICENSE_FILES = LICENSE-APACHE LICENSE-MIT
