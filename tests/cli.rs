@@ -97,15 +97,9 @@ fn help_after_the_global_options() {
 fn command_line_errors_exit_2_with_argh_messages() {
     let rt = Rt::new(&[]);
     let o = rt.run(&["list", "--format"]);
-    assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(
-        o.stderr.contains("No value provided for option '--format'"),
-        "{}",
-        o.stderr
-    );
+    o.fails_with(2, "No value provided for option '--format'");
     let o = rt.run(&["list", "--format=yaml"]);
-    assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(o.stderr.contains("unknown format yaml"), "{}", o.stderr);
+    o.fails_with(2, "unknown format yaml");
     let o = rt.run(&["logs", "--tail", "many", "x"]);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(
@@ -123,12 +117,7 @@ fn command_line_errors_exit_2_with_argh_messages() {
         o.stderr
     );
     let o = rt.run(&["--log-format", "xml", "list"]);
-    assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(
-        o.stderr.contains("unknown --log-format xml"),
-        "{}",
-        o.stderr
-    );
+    o.fails_with(2, "unknown --log-format xml");
 }
 
 /// An ordinary user (nobody) with a runtime directory of its own.
@@ -175,8 +164,7 @@ fn an_ordinary_user_keeps_state_in_its_runtime_dir_and_is_told_root_is_needed() 
         &rt,
         &["create", fwdir.join("fw.elf").to_str().unwrap(), "mine"],
     );
-    assert_eq!(o.code, 1, "{}", o.stderr);
-    assert!(o.stderr.contains("needs root"), "{}", o.stderr);
+    o.fails_with(1, "needs root");
     assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
     // Nothing is left, and the state went to the user's runtime directory, not /run.
     let state = rt.work.join("xdg-nobody/hybrid-runtime");

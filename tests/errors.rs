@@ -299,14 +299,10 @@ fn start_refuses_a_core_that_is_another_processor_since_create() {
         )
         .unwrap();
     let o = rt.run(&["start", "moved"]);
-    assert_eq!(o.code, 1, "{}", o.stderr);
-    assert!(
-        o.stderr.contains(
-            "remoteproc0 is now another processor (r5, device-tree node /r5@0) than the one it \
-             was created for (m4, device-tree node /m4@0)"
-        ),
-        "{}",
-        o.stderr
+    o.fails_with(
+        1,
+        "remoteproc0 is now another processor (r5, device-tree node /r5@0) than the one it \
+             was created for (m4, device-tree node /m4@0)",
     );
     assert!(
         o.stderr
@@ -328,12 +324,7 @@ fn start_refuses_a_core_that_is_another_processor_since_create() {
         .write("sim/remoteproc0/replace", "name=m4-core")
         .unwrap();
     let o = rt.run(&["start", "renamed"]);
-    assert_eq!(o.code, 1, "{}", o.stderr);
-    assert!(
-        o.stderr.contains("(m4-core, device-tree node /m4-core@0)"),
-        "{}",
-        o.stderr
-    );
+    o.fails_with(1, "(m4-core, device-tree node /m4-core@0)");
     rt.ok(&["delete", "--force", "renamed"]);
 }
 

@@ -721,13 +721,9 @@ fn bad_digests_in_the_index_are_refused_by_name_without_a_crash() {
     set_digest(&t.store, Some("bad:1"), &non_ascii);
     for format in ["table", "json"] {
         let o = t.run(&["images", "--format", format]);
-        assert_eq!(o.code, 1, "{}", o.stderr);
-        assert!(
-            o.stderr.contains(
-                "index.json (index.json) is not valid: manifests[1].digest: Invalid encoded value"
-            ),
-            "{}",
-            o.stderr
+        o.fails_with(
+            1,
+            "index.json (index.json) is not valid: manifests[1].digest: Invalid encoded value",
         );
     }
     // Creating from that store names the bad entry.

@@ -219,13 +219,9 @@ fn a_hook_that_cannot_be_run_fails_the_create() {
         serde_json::json!({"hooks": {"prestart": [missing]}}),
     );
     let o = create(&rt, &b, "nohook");
-    assert_eq!(o.code, 1, "{}", o.stderr);
-    assert!(
-        o.stderr.contains(
-            "hooks.prestart[0]: cannot run hook /nonexistent/hook: No such file or directory"
-        ),
-        "{}",
-        o.stderr
+    o.fails_with(
+        1,
+        "hooks.prestart[0]: cannot run hook /nonexistent/hook: No such file or directory",
     );
     rt.assert_no_trace("nohook", 0, "offline");
 }
@@ -270,20 +266,10 @@ fn failing_poststart_and_poststop_hooks_are_warnings() {
     );
     assert_eq!(create(&rt, &b, "warned").code, 0);
     let o = rt.run(&["start", "warned"]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(
-        o.stderr.contains("warning: hooks.poststart[0]"),
-        "{}",
-        o.stderr
-    );
+    o.fails_with(0, "warning: hooks.poststart[0]");
     assert_eq!(rt.status("warned"), "running");
     let o = rt.run(&["delete", "--force", "warned"]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(
-        o.stderr.contains("warning: hooks.poststop[0]"),
-        "{}",
-        o.stderr
-    );
+    o.fails_with(0, "warning: hooks.poststop[0]");
     rt.assert_no_trace("warned", 0, "offline");
 }
 
@@ -295,12 +281,7 @@ fn hooks_in_the_container_namespace_are_refused() {
         let h = hook(kind, &log, 0, 0, None);
         let b = bundle_with(&rt, kind, serde_json::json!({"hooks": { kind: [h] }}));
         let o = create(&rt, &b, kind);
-        assert_eq!(o.code, 1, "{}", o.stderr);
-        assert!(
-            o.stderr.contains(&format!("hooks.{kind} is not supported")),
-            "{}",
-            o.stderr
-        );
+        o.fails_with(1, &format!("hooks.{kind} is not supported"));
         assert!(!rt.state_dir(kind).exists());
     }
     assert!(!log.exists(), "a refused hook ran");

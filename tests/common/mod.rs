@@ -45,6 +45,15 @@ pub struct Out {
     pub stderr: String,
 }
 
+impl Out {
+    /// The command exited with `code` and its stderr says `message`.
+    #[track_caller]
+    pub fn fails_with(&self, code: i32, message: &str) {
+        assert_eq!(self.code, code, "{}", self.stderr);
+        assert!(self.stderr.contains(message), "{}", self.stderr);
+    }
+}
+
 /// A simulator, a state root and a work directory. Dropped, it runs `delete --force` for every
 /// container in its state roots before the simulator goes, so a failing or aborted test leaves
 /// no monitor, state or running core behind.
